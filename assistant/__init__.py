@@ -1,0 +1,24 @@
+"""An extractive question-answering assistant over blog articles.
+
+`from assistant import Assistant` is cheap: the model, torch and FAISS load only
+when an Assistant is loaded.
+"""
+from __future__ import annotations
+
+__all__ = ["Assistant", "Answer", "Citation", "Settings"]
+
+
+def __getattr__(name: str):
+    if name == "Assistant":
+        from .engine import Assistant
+
+        return Assistant
+    if name in ("Answer", "Citation"):
+        from . import records
+
+        return getattr(records, name)
+    if name == "Settings":
+        from .settings import Settings
+
+        return Settings
+    raise AttributeError(name)

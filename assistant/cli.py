@@ -1,0 +1,146 @@
+"""The `assistant` command: build, ask, eval, serve. Parses flags into Settings,
+calls the engine, prints; domain errors become one line on stderr and exit code 2.
+Heavy libraries load only inside the subcommand that needs them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from .errors import AssistantError, InvalidQuestion
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--corpus", type=Path, help="article folder (env ASSISTANT_CORPUS_DIR; default ./corpus)")
+    parser.add_argument("--index", type=Path, help="index folder (env ASSISTANT_INDEX_DIR; default ./index)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="assistant", description="Ask a blog article questions; get its own words back, with citations.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    build = commands.add_parser("build", help="build or update the index from the corpus")
+    _common(build)
+    build.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    build.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
+
+    ask = commands.add_parser("ask", help="answer questions (arguments, or one per line on stdin)")
+    _common(ask)
+    ask.add_argument("--json", action="store_true", help="one JSON object per question per line")
+    ask.add_argument("--no-build", action="store_true", help="fail instead of building a missing or stale index")
+    ask.add_argument("question", nargs="*", help="the question; none or '-' reads stdin")
+
+    evaluate = commands.add_parser("eval", help="hit@1, hit@3, MRR and refusals on a question set")
+    _common(evaluate)
+    evaluate.add_argument("file", type=Path, help="JSONL with q and gold or out_of_scope")
+    evaluate.add_argument("--json", action="store_true")
+
+    serve = commands.add_parser("serve", help="the chat UI and API on http://HOST:PORT")
+    _common(serve)
+    serve.add_argument("--host", help="env ASSISTANT_HOST; default 127.0.0.1")
+    serve.add_argument("--port", type=int, help="env ASSISTANT_PORT; default 7860")
+    return parser
+
+
+def _settings(args):
+    from .settings import Settings
+
+    return Settings.from_env(corpus_dir=args.corpus, index_dir=args.index,
+                             host=getattr(args, "host", None), port=getattr(args, "port", None))
+
+
+def _build(args) -> int:
+    from .embed import Embedder
+    from .index import build
+
+    settings = _settings(args)
+    report = build(settings.corpus_dir, settings.index_dir, Embedder(settings.model),
+                   progress=sys.stderr.isatty() and not args.json, force=args.force)
+    summary = {"passages": report.passages, "embedded": report.embedded, "reused": report.reused,
+               "removed": report.removed, "seconds": round(report.seconds, 3)}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        state = "updated" if report.changed else "already up to date"
+        print(f"index {state}: {report.passages} passages from {report.documents} articles "
+              f"({report.embedded} embedded, {report.reused} reused, {report.removed} removed) in {report.seconds:.1f}s")
+    for name in report.skipped:
+        print(f"skipped {name}: not a readable article", file=sys.stderr)
+    return 0
+
+
+def _questions(args) -> tuple[list[str], bool]:
+    if args.question and args.question != ["-"]:
+        return [" ".join(args.question)], False
+    sys.stdin.reconfigure(errors="replace")
+    return [line.rstrip("\r\n") for line in sys.stdin], True
+
+
+def _ask(args) -> int:
+    from .engine import Assistant
+    from .question import clean
+    from .render import as_json, as_text
+
+    questions, from_stdin = _questions(args)
+    settings = _settings(args)
+    assistant = Assistant.load(settings, build=not args.no_build, progress=sys.stderr.isatty())
+    status = 0
+    for question in questions:
+        if from_stdin and not question.strip():
+            continue
+        try:
+            clean(question, settings.max_question_chars)
+        except InvalidQuestion as exc:
+            if args.json:
+                print(json.dumps({"question": question, "error": str(exc)}, ensure_ascii=False))
+            else:
+                print(str(exc), file=sys.stderr)
+            status = 2
+            continue
+        answer = assistant.ask(question)
+        print(json.dumps(as_json(answer), ensure_ascii=False) if args.json else as_text(answer) + ("\n" if from_stdin else ""))
+        sys.stdout.flush()
+    return status
+
+
+def _eval(args) -> int:
+    from .engine import Assistant
+    from .evaluate import evaluate, format_report, read_questions
+
+    rows = read_questions(args.file)
+    report = evaluate(Assistant.load(_settings(args)), rows)
+    print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else format_report(report))
+    return 0
+
+
+def _serve(args) -> int:
+    from .web import serve
+
+    serve(_settings(args))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    for stream in (sys.stdout, sys.stderr):
+        stream.reconfigure(errors="replace")
+    handler = {"build": _build, "ask": _ask, "eval": _eval, "serve": _serve}[args.command]
+    try:
+        return handler(args)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the last line of defence: a user never sees a traceback
+        if os.environ.get("ASSISTANT_DEBUG"):
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {exc} (set ASSISTANT_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""Passages + vectors on disk: build (incremental, atomic, locked) and load (validated).
+
+Layout of the index folder: `manifest.json` is the commit point; it names the data
+files of its version (`passages-V.jsonl`, `vectors-V.faiss`, `sentences-V.npy`),
+which are written first under new names. A crash before the manifest is replaced
+leaves the previous version whole; files of older versions are removed after.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .corpus import fingerprint, load_corpus
+from .errors import IndexBusy, IndexCorrupt, IndexMismatch, IndexNotFound
+from .passages import embedding_text, passages_of_all
+from .records import BuildReport, Passage
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+FIX = "run `assistant build` to rebuild it"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format_version: int
+    version: str
+    model: str
+    dim: int
+    corpus_fingerprint: str
+    built_at: str
+    documents: int
+    passage_hashes: tuple[str, ...]
+    files: dict
+
+    @classmethod
+    def from_json(cls, raw: dict) -> "Manifest":
+        return cls(**{**raw, "passage_hashes": tuple(raw["passage_hashes"]), "files": dict(raw["files"])})
+
+
+@dataclass(frozen=True)
+class Index:
+    """A loaded index: passages, their vectors (as FAISS), and per-sentence vectors."""
+
+    directory: Path
+    manifest: Manifest
+    passages: tuple[Passage, ...]
+    faiss: object
+    sentence_vectors: np.ndarray
+    sentence_rows: tuple[int, ...]  # first sentence row of each passage
+
+    def passage_vectors(self) -> np.ndarray:
+        return self.faiss.reconstruct_n(0, self.faiss.ntotal)
+
+    def sentence_vectors_of(self, i: int) -> np.ndarray:
+        start = self.sentence_rows[i]
+        return self.sentence_vectors[start : start + len(self.passages[i].sentences)]
+
+
+def _passage_from_json(raw: dict) -> Passage:
+    return Passage(**{**raw, "section": tuple(raw["section"]), "sentences": tuple(map(tuple, raw["sentences"]))})
+
+
+def _read_manifest(index_dir: Path) -> Manifest:
+    path = index_dir / MANIFEST
+    if not path.is_file():
+        raise IndexNotFound(f"no index in {index_dir}; run `assistant build` to create it")
+    try:
+        return Manifest.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, TypeError, KeyError, OSError) as exc:
+        raise IndexCorrupt(f"index manifest {path} is unreadable ({type(exc).__name__}); {FIX}") from None
+
+
+def load(index_dir: Path, model: str | None = None) -> Index:
+    """Load and validate the index; every inconsistency is a one-line domain error."""
+    import faiss
+
+    manifest = _read_manifest(index_dir)
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexMismatch(f"index in {index_dir} has format {manifest.format_version}, this version reads {FORMAT_VERSION}; {FIX}")
+    if model is not None and manifest.model != model:
+        raise IndexMismatch(f"index in {index_dir} was built with model {manifest.model!r}, but the configured model is {model!r}; {FIX}")
+    try:
+        paths = {kind: index_dir / manifest.files[kind] for kind in ("passages", "vectors", "sentences")}
+    except KeyError as exc:
+        raise IndexCorrupt(f"index manifest in {index_dir} names no {exc} file; {FIX}") from None
+    for kind, path in paths.items():
+        if not path.is_file():
+            raise IndexCorrupt(f"index file {path.name} is missing from {index_dir}; {FIX}")
+    try:
+        with paths["passages"].open(encoding="utf-8") as lines:
+            passages = tuple(_passage_from_json(json.loads(line)) for line in lines if line.strip())
+    except (ValueError, TypeError, KeyError) as exc:
+        raise IndexCorrupt(f"index file {paths['passages'].name} is unreadable ({type(exc).__name__}); {FIX}") from None
+    try:
+        vectors = faiss.read_index(str(paths["vectors"]))
+        sentence_vectors = np.load(paths["sentences"], allow_pickle=False)
+    except (RuntimeError, ValueError, OSError, EOFError) as exc:
+        raise IndexCorrupt(f"index vectors in {index_dir} are unreadable or truncated ({type(exc).__name__}); {FIX}") from None
+    hashes = tuple(p.hash for p in passages)
+    counts = (len(passages), vectors.ntotal, len(manifest.passage_hashes))
+    if len(set(counts)) != 1:
+        raise IndexCorrupt(f"index in {index_dir} disagrees with itself: {counts[0]} passages, {counts[1]} vectors, {counts[2]} in the manifest; {FIX}")
+    if hashes != manifest.passage_hashes:
+        raise IndexCorrupt(f"index passages in {index_dir} do not match the manifest; {FIX}")
+    if vectors.d != manifest.dim or sentence_vectors.ndim != 2 or sentence_vectors.shape[1] != manifest.dim:
+        raise IndexMismatch(f"index vectors in {index_dir} have dimension {vectors.d}, the manifest says {manifest.dim}; {FIX}")
+    sentence_counts = [len(p.sentences) for p in passages]
+    if sentence_vectors.shape[0] != sum(sentence_counts):
+        raise IndexCorrupt(f"index sentence vectors in {index_dir} do not match the passages; {FIX}")
+    rows = tuple(int(x) for x in np.concatenate([[0], np.cumsum(sentence_counts)[:-1]])) if passages else ()
+    return Index(index_dir, manifest, passages, vectors, sentence_vectors.astype(np.float32, copy=False), rows)
+
+
+def is_current(index_dir: Path, corpus_dir: Path, model: str) -> bool:
+    """True when the index exists, reads, and was built from this corpus with this model."""
+    try:
+        manifest = _read_manifest(index_dir)
+    except (IndexNotFound, IndexCorrupt):
+        return False
+    return (
+        manifest.format_version == FORMAT_VERSION
+        and manifest.model == model
+        and manifest.corpus_fingerprint == fingerprint(corpus_dir)
+    )
+
+
+@contextmanager
+def build_lock(index_dir: Path, wait: bool = True):
+    """Serialise builds on one index folder (an OS lock, released if the process dies)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise IndexBusy(f"another build is running on {index_dir}; wait for it to finish") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _write_atomic(path: Path, write) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as handle:
+        write(handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _previous(index_dir: Path, model: str) -> Index | None:
+    """The current index if it can be reused for incremental building, else None."""
+    try:
+        return load(index_dir, model)
+    except (IndexNotFound, IndexCorrupt, IndexMismatch):
+        return None
+
+
+def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, force: bool = False) -> BuildReport:
+    """Bring the index up to date with the corpus, embedding only new or changed passages."""
+    import faiss
+
+    started = time.perf_counter()
+    with build_lock(index_dir):
+        documents, skipped = load_corpus(corpus_dir)
+        corpus_print = fingerprint(corpus_dir)
+        previous = _previous(index_dir, embedder.model_id)
+        if previous and not force and previous.manifest.corpus_fingerprint == corpus_print:
+            n = len(previous.passages)
+            return BuildReport(n, 0, n, 0, time.perf_counter() - started, len(documents), False, tuple(skipped))
+        passages = passages_of_all(documents, embedder.fits)
+
+        stored: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if previous:
+            old_vectors = previous.passage_vectors()
+            for i, p in enumerate(previous.passages):
+                stored[p.hash] = (old_vectors[i], previous.sentence_vectors_of(i))
+        fresh = [p for p in passages if p.hash not in stored]
+        texts = [embedding_text(p) for p in fresh]
+        sentence_texts = [s for p in fresh for s in p.sentence_texts()]
+        encoded = embedder.encode(texts + sentence_texts, progress=progress)
+        dim = encoded.shape[1] if len(encoded) else embedder.dim
+        offset = len(texts)
+        for i, p in enumerate(fresh):
+            count = len(p.sentences)
+            stored[p.hash] = (encoded[i], encoded[offset : offset + count])
+            offset += count
+
+        vectors = np.stack([stored[p.hash][0] for p in passages]).astype(np.float32)
+        sentence_vectors = np.concatenate([stored[p.hash][1] for p in passages]).astype(np.float32)
+        flat = faiss.IndexFlatIP(dim)
+        flat.add(vectors)
+
+        built_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        files = {"passages": f"passages-{version}.jsonl", "vectors": f"vectors-{version}.faiss", "sentences": f"sentences-{version}.npy"}
+        _write_atomic(index_dir / files["passages"], lambda h: h.writelines(
+            (json.dumps(asdict(p), ensure_ascii=False) + "\n").encode() for p in passages))
+        _write_atomic(index_dir / files["vectors"], lambda h: h.write(faiss.serialize_index(flat).tobytes()))
+        _write_atomic(index_dir / files["sentences"], lambda h: np.save(h, sentence_vectors, allow_pickle=False))
+        manifest = Manifest(FORMAT_VERSION, version, embedder.model_id, int(dim), corpus_print, built_at,
+                            len(documents), tuple(p.hash for p in passages), files)
+        _write_atomic(index_dir / MANIFEST, lambda h: h.write(json.dumps(asdict(manifest), indent=1).encode()))
+        _remove_stale(index_dir, keep=set(files.values()) | set(previous.manifest.files.values() if previous else ()))
+
+        current = {p.hash for p in passages}
+        removed = len({p.hash for p in previous.passages} - current) if previous else 0
+        return BuildReport(
+            passages=len(passages),
+            embedded=len(fresh),
+            reused=len(passages) - len(fresh),
+            removed=removed,
+            seconds=time.perf_counter() - started,
+            documents=len(documents),
+            skipped=tuple(skipped),
+        )
+
+
+def _remove_stale(index_dir: Path, keep: set[str]) -> None:
+    """Delete data files of versions older than the previous one, and crashed-build leftovers."""
+    for path in index_dir.iterdir():
+        is_data = path.name.startswith(("passages-", "vectors-", "sentences-"))
+        if (is_data and path.name not in keep) or path.name.endswith(".tmp"):
+            path.unlink(missing_ok=True)

@@ -1,0 +1,39 @@
+"""Raw user input -> a clean question string, or InvalidQuestion with a friendly message.
+
+Handles what readers paste: control characters, invalid UTF-8 (lone surrogates),
+bidi and zero-width marks, odd Unicode forms. It does not judge relevance.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from .errors import InvalidQuestion
+
+EXAMPLE = "What are crow's feet?"
+
+
+def clean(raw: object, max_chars: int) -> str:
+    """The question as it will be searched; raises InvalidQuestion if empty or too long."""
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", errors="replace")
+    text = "" if raw is None else str(raw)
+    if len(text) > max_chars * 4:  # don't spend time normalising a pasted book
+        raise InvalidQuestion(_too_long(len(text), max_chars))
+    text = text.encode("utf-8", errors="replace").decode("utf-8")
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(
+        " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
+        for ch in text
+        if unicodedata.category(ch) not in ("Cf", "Cs", "Co", "Cn")
+    )
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        raise InvalidQuestion(f"Please type a question about the article, for example: {EXAMPLE}")
+    if len(text) > max_chars:
+        raise InvalidQuestion(_too_long(len(text), max_chars))
+    return text
+
+
+def _too_long(length: int, max_chars: int) -> str:
+    return f"That question is {length:,} characters long; please keep it under {max_chars:,} characters."

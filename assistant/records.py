@@ -1,0 +1,118 @@
+"""Small frozen records passed between the pipeline stages.
+
+corpus -> Block/Parsed/Document -> Passage -> Hit -> Citation/Answer. No behaviour
+beyond trivial derived properties lives here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SECTION_SEPARATOR = " › "
+
+
+@dataclass(frozen=True)
+class Block:
+    """One paragraph (or list item) of a document, in reading order.
+
+    `start`/`end` are character offsets into the `text` of the Parsed document it
+    came from, and `text == parsed.text[start:end]` always holds.
+    """
+
+    section: tuple[str, ...]
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What a format loader returns: the article's own text and its paragraphs."""
+
+    title: str
+    text: str
+    blocks: tuple[Block, ...]
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Document:
+    """A parsed article plus where it came from and how to link to it."""
+
+    slug: str
+    source: str
+    title: str
+    url: str
+    text: str
+    blocks: tuple[Block, ...]
+
+
+@dataclass(frozen=True)
+class Passage:
+    """The unit that is embedded, retrieved and cited: a paragraph or a part of one."""
+
+    id: str
+    doc_slug: str
+    doc_title: str
+    section: tuple[str, ...]
+    text: str
+    url: str
+    start: int
+    end: int
+    hash: str
+    sentences: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def section_path(self) -> str:
+        return SECTION_SEPARATOR.join(self.section)
+
+    def sentence_texts(self) -> list[str]:
+        return [self.text[a:b] for a, b in self.sentences]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A passage retrieved for a query, with the scores that ranked it."""
+
+    passage: Passage
+    score: float
+    dense: float
+    lexical: float
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source shown under an answer; `highlight` marks the quoted sentence."""
+
+    n: int
+    doc_title: str
+    section: str
+    url: str
+    text: str
+    score: float
+    passage_id: str
+    highlight: tuple[int, int]
+
+    @property
+    def sentence(self) -> str:
+        return self.text[self.highlight[0] : self.highlight[1]]
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answerable: bool
+    text: str
+    citations: tuple[Citation, ...] = ()
+    query: str = ""  # the question as searched, after follow-up resolution
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    passages: int
+    embedded: int
+    reused: int
+    removed: int
+    seconds: float
+    documents: int = 0
+    changed: bool = True
+    skipped: tuple[str, ...] = field(default_factory=tuple)

@@ -1,0 +1,70 @@
+"""Answer -> what an interface shows: JSON for `--json` and the HTTP API, plain text
+for a terminal, Markdown for the chat UI. Article and question text is escaped for
+Markdown/HTML, so nothing from either is ever run as markup.
+"""
+from __future__ import annotations
+
+import html
+import re
+import textwrap
+
+from .records import Answer, Citation
+
+
+def as_json(answer: Answer) -> dict:
+    return {
+        "question": answer.question,
+        "answerable": answer.answerable,
+        "answer": answer.text,
+        "citations": [
+            {
+                "n": c.n,
+                "doc_title": c.doc_title,
+                "section": c.section,
+                "url": c.url,
+                "text": c.text,
+                "score": c.score,
+                "passage_id": c.passage_id,
+                "highlight": list(c.highlight),
+            }
+            for c in answer.citations
+        ],
+    }
+
+
+def as_text(answer: Answer, width: int = 88) -> str:
+    """A terminal rendering: the answer, then each citation with its quote in »…«."""
+    lines = [textwrap.fill(answer.text, width)]
+    for c in answer.citations:
+        a, b = c.highlight
+        marked = f"{c.text[:a]}»{c.text[a:b]}«{c.text[b:]}"
+        lines += ["", f"[{c.n}] {c.doc_title} › {c.section}" if c.section else f"[{c.n}] {c.doc_title}"]
+        lines += [textwrap.indent(textwrap.fill(marked, width - 4), "    "), f"    {c.url}"]
+    return "\n".join(lines)
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+
+
+def escape_markdown(text: str) -> str:
+    """Text shown literally in Markdown: HTML escaped, Markdown punctuation backslashed."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def _safe_url(url: str) -> str:
+    return url if url.startswith(("http://", "https://", "/")) else "#"
+
+
+def citation_markdown(c: Citation) -> str:
+    a, b = c.highlight
+    quote = f"{escape_markdown(c.text[:a])}**{escape_markdown(c.text[a:b])}**{escape_markdown(c.text[b:])}"
+    label = escape_markdown(c.section or c.doc_title)
+    target = _safe_url(c.url).replace(")", "%29").replace(" ", "%20")
+    return f"**[{c.n}]** [{label}]({target}) · *{escape_markdown(c.doc_title)}*\n> {quote}"
+
+
+def as_markdown(answer: Answer) -> str:
+    body = escape_markdown(answer.text)
+    if not answer.citations:
+        return body
+    return body + "\n\n" + "\n\n".join(citation_markdown(c) for c in answer.citations)

@@ -13,10 +13,11 @@ from .embed import Embedder
 from .errors import IndexNotFound
 from .question import clean
 from .records import Answer, BuildReport
-from .retrieve import Ranking, Retriever
+from .retrieve import Ranking, Retriever, blend
 from .settings import Settings
 
 TOPICS_SHOWN = 8
+TOPIC_WEIGHT = 0.5  # a follow-up's borrowed topic counts half as much as its own words
 
 
 class Assistant:
@@ -64,7 +65,7 @@ class Assistant:
         for original, question, query in zip(questions, cleaned, queries):
             ranking = self.retriever.rank(query, vectors[query])
             alone = ranking if query == question else self.retriever.rank(question, vectors[question])
-            answers.append(self._answer(str(original), query, ranking, alone, vectors[query]))
+            answers.append(self._answer(str(original), query, ranking, alone, vectors[question]))
         return answers
 
     def rank(self, question: str) -> Ranking:
@@ -72,13 +73,16 @@ class Assistant:
         query = clean(question, self.settings.max_question_chars)
         return self.retriever.rank(query, self.embedder.encode([query])[0])
 
-    def _answer(self, question: str, query: str, ranking: Ranking, alone: Ranking, query_vector) -> Answer:
+    def _answer(self, question: str, query: str, ranking: Ranking, alone: Ranking, question_vector) -> Answer:
+        """Refuse, or compose from the ranking; sentences are picked by the reader's own words."""
         if composer.is_injection(question) or not (composer.is_answerable(ranking) and
                                                      (alone is ranking or composer.is_answerable(alone) or not alone.terms)):
             return composer.refusal(question, self.topics, query)
+        if alone is not ranking:
+            ranking = blend(alone, ranking, TOPIC_WEIGHT)
         positions = {p.id: i for i, p in enumerate(self.index.passages)}
         top = [(hit, self.index.sentence_vectors_of(positions[hit.passage.id])) for hit in ranking.hits[: self.settings.top_k]]
-        return composer.compose(question, query, ranking, top, query_vector, self.retriever.terms)
+        return composer.compose(question, query, ranking, top, question_vector, self.retriever.terms)
 
 
 def ensure_built(settings: Settings, embedder: Embedder, progress: bool = False) -> BuildReport:

@@ -33,6 +33,23 @@ class Ranking:
     known_terms: tuple[str, ...]  # those that occur in the corpus
 
 
+def blend(primary: Ranking, secondary: Ranking, weight: float) -> Ranking:
+    """Rank by primary score + weight x secondary score (a passage missing from one
+    ranking scores 0 there). Used for follow-ups: the reader's own words lead, the
+    topic borrowed from the conversation supports."""
+    scores: dict[str, float] = {}
+    by_id: dict[str, Hit] = {}
+    for hit in primary.hits:
+        scores[hit.passage.id] = hit.score
+        by_id[hit.passage.id] = hit
+    for hit in secondary.hits:
+        scores[hit.passage.id] = scores.get(hit.passage.id, 0.0) + weight * hit.score
+        by_id.setdefault(hit.passage.id, hit)
+    order = sorted(scores, key=lambda pid: -scores[pid])
+    hits = tuple(Hit(by_id[pid].passage, scores[pid], by_id[pid].dense, by_id[pid].lexical) for pid in order)
+    return Ranking(hits, max(primary.best_dense, secondary.best_dense), secondary.terms, secondary.known_terms)
+
+
 class Retriever:
     def __init__(self, index: Index, fusion: str = "linear"):
         self.index = index

@@ -1,0 +1,366 @@
+"""The index directory: build -> load round trip, incremental rebuilds that embed only
+what changed, and corrupt or missing files reported as one fixable domain error.
+Uses the fake embedder: these tests are about bookkeeping, not about meaning."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant import index as index_store
+from assistant.corpus import load_corpus
+from assistant.engine import Assistant
+from assistant.errors import CorpusError, IndexCorrupt, IndexMismatch, IndexNotFound
+from assistant.passages import embedding_text, passages_of_all
+from assistant.retrieve import Retriever
+from assistant.settings import Settings
+
+from conftest import ARTICLE_NAME, FakeEmbedder
+
+SUN_BEFORE = "Applying sunscreen daily, wearing protective clothing"
+SUN_AFTER = "Applying sunscreen every morning, wearing protective clothing"
+
+SECOND_ARTICLE = """\
+---
+title: Sleep and Skin
+url: https://example.com/sleep-and-skin
+---
+# Sleep and Skin
+
+Sleep is when the skin repairs itself.
+
+## Pillows
+
+A silk pillowcase creases the face less than cotton.
+
+## Hours
+
+Seven to nine hours of sleep leave the skin looking rested.
+"""
+
+QUERIES = ["What are crow's feet?", "does sunscreen help?", "collagen and elastin"]
+
+
+@pytest.fixture
+def index_dir(tmp_path: Path) -> Path:
+    return tmp_path / "index"
+
+
+@pytest.fixture
+def built(corpus_dir: Path, index_dir: Path, fake_embedder: FakeEmbedder):
+    """The project corpus indexed once with the fake embedder; returns the report."""
+    report = index_store.build(corpus_dir, index_dir, fake_embedder)
+    fake_embedder.calls, fake_embedder.texts = 0, []
+    return report
+
+
+def _ranked_ids(index, embedder: FakeEmbedder) -> list[list[tuple[str, float]]]:
+    retriever = Retriever(index)
+    return [
+        [(hit.passage.id, round(hit.score, 6)) for hit in retriever.rank(q, embedder.vector(q)).hits]
+        for q in QUERIES
+    ]
+
+
+def _manifest(index_dir: Path) -> dict:
+    return json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+
+
+def _data_file(index_dir: Path, kind: str) -> Path:
+    return index_dir / _manifest(index_dir)["files"][kind]
+
+
+# --- build and load -------------------------------------------------------------------
+
+
+def test_first_build_embeds_every_passage(corpus_dir, index_dir):
+    embedder = FakeEmbedder()
+    report = index_store.build(corpus_dir, index_dir, embedder)
+    assert (report.passages, report.embedded, report.reused, report.removed) == (11, 11, 0, 0)
+    assert report.documents == 1 and report.skipped == ()
+    assert embedder.calls == 1  # passages and their sentences in one batch
+    assert (index_dir / "manifest.json").is_file()
+
+
+def test_build_then_load_gives_back_the_same_passages_and_vectors(built, corpus_dir, index_dir):
+    index = index_store.load(index_dir, FakeEmbedder.model_id)
+    documents, _ = load_corpus(corpus_dir)
+    assert list(index.passages) == passages_of_all(documents, FakeEmbedder().fits)
+    vectors = index.passage_vectors()
+    for i, passage in enumerate(index.passages):
+        np.testing.assert_array_equal(vectors[i], FakeEmbedder.vector(embedding_text(passage)))
+        expected = np.stack([FakeEmbedder.vector(s) for s in passage.sentence_texts()])
+        np.testing.assert_array_equal(index.sentence_vectors_of(i), expected)
+    assert index.manifest.model == "fake-hash-64"
+    assert index.manifest.dim == 64
+
+
+def test_search_results_are_the_same_after_reloading_and_rewriting(built, corpus_dir, index_dir):
+    before = _ranked_ids(index_store.load(index_dir, FakeEmbedder.model_id), FakeEmbedder())
+    assert before[0][0][0] == "facial-expression-muscles-and-wrinkles#dynamic-wrinkles-0"
+
+    report = index_store.build(corpus_dir, index_dir, FakeEmbedder(), force=True)  # rewrite from stored vectors
+    assert (report.embedded, report.reused) == (0, 11)
+    after = _ranked_ids(index_store.load(index_dir, FakeEmbedder.model_id), FakeEmbedder())
+    assert after == before
+
+
+def test_a_build_with_no_changes_embeds_nothing(built, corpus_dir, index_dir, fake_embedder):
+    version = _manifest(index_dir)["version"]
+    report = index_store.build(corpus_dir, index_dir, fake_embedder)
+    assert (report.passages, report.embedded, report.reused, report.removed) == (11, 0, 11, 0)
+    assert report.changed is False
+    assert fake_embedder.calls == 0
+    assert _manifest(index_dir)["version"] == version
+
+
+def test_editing_one_paragraph_embeds_only_that_paragraph(built, corpus_dir, index_dir, fake_embedder):
+    old = index_store.load(index_dir, FakeEmbedder.model_id)
+    article = corpus_dir / ARTICLE_NAME
+    text = article.read_text(encoding="utf-8")
+    assert text.count(SUN_BEFORE) == 1
+    article.write_text(text.replace(SUN_BEFORE, SUN_AFTER), encoding="utf-8")
+
+    report = index_store.build(corpus_dir, index_dir, fake_embedder)
+
+    assert (report.passages, report.embedded, report.reused, report.removed) == (11, 1, 10, 1)
+    new = index_store.load(index_dir, FakeEmbedder.model_id)
+    sun = next(p for p in new.passages if p.section[-1] == "Sun Protection")
+    assert SUN_AFTER in sun.text
+    assert fake_embedder.calls == 1
+    assert fake_embedder.texts == [embedding_text(sun), *sun.sentence_texts()]
+    # the other ten vectors are carried over untouched
+    old_vectors, new_vectors = old.passage_vectors(), new.passage_vectors()
+    for i, passage in enumerate(new.passages):
+        if passage is not sun:
+            j = next(k for k, p in enumerate(old.passages) if p.hash == passage.hash)
+            np.testing.assert_array_equal(new_vectors[i], old_vectors[j])
+
+
+def test_adding_and_deleting_an_article_adds_and_removes_its_passages(built, corpus_dir, index_dir, fake_embedder):
+    second = corpus_dir / "sleep-and-skin.md"
+    second.write_text(SECOND_ARTICLE, encoding="utf-8")
+
+    added = index_store.build(corpus_dir, index_dir, fake_embedder)
+    index = index_store.load(index_dir, FakeEmbedder.model_id)
+    sleep = [p for p in index.passages if p.doc_slug == "sleep-and-skin"]
+    assert len(sleep) == 3
+    assert {p.doc_title for p in sleep} == {"Sleep and Skin"}
+    assert sleep[1].url == "https://example.com/sleep-and-skin#pillows"
+    assert (added.passages, added.embedded, added.reused, added.removed) == (14, 3, 11, 0)
+    assert added.documents == 2
+
+    second.unlink()
+    removed = index_store.build(corpus_dir, index_dir, fake_embedder)
+    assert (removed.passages, removed.embedded, removed.reused, removed.removed) == (11, 0, 11, 3)
+    assert not any(p.doc_slug == "sleep-and-skin" for p in index_store.load(index_dir).passages)
+
+
+def test_old_versions_are_cleaned_up(built, corpus_dir, index_dir):
+    article = corpus_dir / ARTICLE_NAME
+    edits = [("sunscreen daily", "sunscreen every morning"), ("Regular cleansing", "Daily cleansing"),
+             ("Certain facial exercises", "Some facial exercises")]
+    for before, after in edits:
+        text = article.read_text(encoding="utf-8")
+        article.write_text(text.replace(before, after), encoding="utf-8")
+        assert index_store.build(corpus_dir, index_dir, FakeEmbedder()).embedded == 1
+    versions = {p.name.split("-", 1)[1].rsplit(".", 1)[0] for p in index_dir.iterdir() if p.name.startswith("passages-")}
+    assert len(versions) == 2  # the current one and the one before it
+    assert not list(index_dir.glob("*.tmp"))
+    assert "Some facial exercises" in " ".join(p.text for p in index_store.load(index_dir).passages)
+
+
+def test_assistant_load_builds_a_missing_index(corpus_dir, index_dir, fake_embedder):
+    settings = Settings(corpus_dir=corpus_dir, index_dir=index_dir)
+    with pytest.raises(IndexNotFound):
+        Assistant.load(settings, build=False, embedder=fake_embedder)
+    assistant = Assistant.load(settings, embedder=fake_embedder)
+    assert len(assistant.index.passages) == 11
+    assert index_store.is_current(index_dir, corpus_dir, fake_embedder.model_id)
+
+
+# --- missing and broken indexes ---------------------------------------------------
+
+
+def test_a_missing_index_says_how_to_build_one(tmp_path):
+    with pytest.raises(IndexNotFound, match="assistant build"):
+        index_store.load(tmp_path / "no-index-here")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(IndexNotFound, match="assistant build"):
+        index_store.load(tmp_path / "empty")
+
+
+def _truncate_vectors(index_dir: Path) -> None:
+    path = _data_file(index_dir, "vectors")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _empty_vectors(index_dir: Path) -> None:
+    _data_file(index_dir, "vectors").write_bytes(b"")
+
+
+def _truncate_sentence_vectors(index_dir: Path) -> None:
+    path = _data_file(index_dir, "sentences")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _garbage_manifest(index_dir: Path) -> None:
+    (index_dir / "manifest.json").write_text("{this is not json", encoding="utf-8")
+
+
+def _empty_manifest(index_dir: Path) -> None:
+    (index_dir / "manifest.json").write_bytes(b"")
+
+
+def _manifest_is_a_list(index_dir: Path) -> None:
+    (index_dir / "manifest.json").write_text("[1, 2, 3]", encoding="utf-8")
+
+
+def _manifest_missing_a_key(index_dir: Path) -> None:
+    manifest = _manifest(index_dir)
+    del manifest["passage_hashes"]
+    (index_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def _manifest_names_a_missing_file(index_dir: Path) -> None:
+    manifest = _manifest(index_dir)
+    manifest["files"]["vectors"] = "vectors-20000101T000000000000Z.faiss"
+    (index_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def _data_file_deleted(index_dir: Path) -> None:
+    _data_file(index_dir, "sentences").unlink()
+
+
+def _passage_line_removed(index_dir: Path) -> None:
+    path = _data_file(index_dir, "passages")
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(lines[:5] + lines[6:]), encoding="utf-8")
+
+
+def _passage_lines_swapped(index_dir: Path) -> None:
+    path = _data_file(index_dir, "passages")
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[0], lines[1] = lines[1], lines[0]
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+def _passage_line_garbage(index_dir: Path) -> None:
+    path = _data_file(index_dir, "passages")
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[3] = "not json at all\n"
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+def _passages_invalid_utf8(index_dir: Path) -> None:
+    path = _data_file(index_dir, "passages")
+    path.write_bytes(b"\xff\xfe" + path.read_bytes())
+
+
+CORRUPTIONS = [
+    _truncate_vectors,
+    _empty_vectors,
+    _truncate_sentence_vectors,
+    _garbage_manifest,
+    _empty_manifest,
+    _manifest_is_a_list,
+    _manifest_missing_a_key,
+    _manifest_names_a_missing_file,
+    _data_file_deleted,
+    _passage_line_removed,
+    _passage_lines_swapped,
+    _passage_line_garbage,
+    _passages_invalid_utf8,
+]
+
+
+@pytest.mark.parametrize("corrupt", CORRUPTIONS, ids=lambda f: f.__name__.strip("_"))
+def test_a_corrupt_index_is_one_domain_error_that_says_how_to_fix_it(built, index_dir, corrupt):
+    corrupt(index_dir)
+    with pytest.raises((IndexCorrupt, IndexMismatch), match="assistant build"):
+        index_store.load(index_dir, FakeEmbedder.model_id)
+
+
+@pytest.mark.xfail(
+    reason="BUG: index.load only catches KeyError around manifest['files'][kind]; a non-string file name "
+    "(e.g. 5) raises TypeError (Path / int) instead of IndexCorrupt, and build() then crashes too",
+    strict=True,
+)
+def test_a_manifest_with_a_non_string_file_name_is_corrupt(built, corpus_dir, index_dir):
+    manifest = _manifest(index_dir)
+    manifest["files"]["vectors"] = 5
+    (index_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexCorrupt, match="assistant build"):
+        index_store.load(index_dir, FakeEmbedder.model_id)
+
+
+@pytest.mark.parametrize("corrupt", CORRUPTIONS, ids=lambda f: f.__name__.strip("_"))
+def test_building_over_a_corrupt_index_starts_afresh(built, corpus_dir, index_dir, corrupt):
+    corrupt(index_dir)
+    report = index_store.build(corpus_dir, index_dir, FakeEmbedder())
+    assert (report.passages, report.embedded) == (11, 11)
+    assert len(index_store.load(index_dir, FakeEmbedder.model_id).passages) == 11
+
+
+def test_an_index_from_another_model_is_a_mismatch(built, index_dir):
+    with pytest.raises(IndexMismatch, match="assistant build") as error:
+        index_store.load(index_dir, "sentence-transformers/all-MiniLM-L6-v2")
+    assert "fake-hash-64" in str(error.value)
+
+
+def test_an_index_of_another_format_version_is_a_mismatch(built, index_dir):
+    manifest = _manifest(index_dir)
+    manifest["format_version"] = index_store.FORMAT_VERSION + 1
+    (index_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexMismatch, match="assistant build"):
+        index_store.load(index_dir, FakeEmbedder.model_id)
+
+
+# --- crashes and odd corpora ------------------------------------------------------
+
+
+class ExplodingEmbedder(FakeEmbedder):
+    def encode(self, texts, progress=False):
+        raise RuntimeError("model crashed mid-build")
+
+
+def test_a_build_that_crashes_leaves_the_previous_index_whole(built, corpus_dir, index_dir):
+    original = index_store.load(index_dir, FakeEmbedder.model_id).passages
+    article = corpus_dir / ARTICLE_NAME
+    article.write_text(article.read_text(encoding="utf-8").replace(SUN_BEFORE, SUN_AFTER), encoding="utf-8")
+
+    with pytest.raises(RuntimeError, match="mid-build"):
+        index_store.build(corpus_dir, index_dir, ExplodingEmbedder())
+
+    assert index_store.load(index_dir, FakeEmbedder.model_id).passages == original
+    report = index_store.build(corpus_dir, index_dir, FakeEmbedder())
+    assert (report.embedded, report.reused, report.removed) == (1, 10, 1)
+    assert any(SUN_AFTER in p.text for p in index_store.load(index_dir, FakeEmbedder.model_id).passages)
+
+
+def test_a_corpus_without_articles_is_a_corpus_error(tmp_path):
+    empty = tmp_path / "corpus"
+    empty.mkdir()
+    (empty / "notes.pdf").write_bytes(b"%PDF-1.4")
+    with pytest.raises(CorpusError, match="no articles"):
+        index_store.build(empty, tmp_path / "index", FakeEmbedder())
+    with pytest.raises(CorpusError, match="does not exist"):
+        index_store.build(tmp_path / "missing", tmp_path / "index", FakeEmbedder())
+
+
+def test_a_binary_file_is_skipped_and_the_build_goes_on(corpus_dir, index_dir):
+    (corpus_dir / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)
+    report = index_store.build(corpus_dir, index_dir, FakeEmbedder())
+    assert report.skipped == ("photo.txt",)
+    assert (report.passages, report.documents) == (11, 1)
+    assert {p.doc_slug for p in index_store.load(index_dir).passages} == {"facial-expression-muscles-and-wrinkles"}
+
+
+def test_a_corpus_of_only_binary_files_is_a_corpus_error(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "blob.txt").write_bytes(b"\x00" * 100)
+    with pytest.raises(CorpusError):
+        index_store.build(corpus, tmp_path / "index", FakeEmbedder())

@@ -1,0 +1,118 @@
+"""The real server (`python app.py`) on loopback, over HTTP."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("web")
+    shutil.copytree(PROJECT / "corpus", root / "corpus")
+    port = free_port()
+    env = os.environ | {
+        "ASSISTANT_CORPUS_DIR": str(root / "corpus"),
+        "ASSISTANT_INDEX_DIR": str(root / "index"),
+        "ASSISTANT_PORT": str(port),
+    }
+    log = open(root / "server.log", "w")
+    process = subprocess.Popen([sys.executable, str(PROJECT / "app.py")], env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited: {(root / 'server.log').read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("server did not become healthy in 120 s")
+    yield base
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def test_healthz_reports_the_index(server):
+    health = httpx.get(f"{server}/healthz").json()
+    assert health["status"] == "ok"
+    assert health["passages"] == 11
+    assert health["index_version"] and health["built_at"]
+
+
+def test_crows_feet_cites_the_dynamic_wrinkles_passage(server):
+    body = httpx.get(f"{server}/api/ask", params={"q": "what are crows feet"}).json()
+    assert body["answerable"] is True
+    first = body["citations"][0]
+    assert first["section"].endswith("Dynamic Wrinkles")
+    assert "crow's feet" in first["text"]
+    assert first["url"].endswith("#dynamic-wrinkles")
+
+
+def test_post_uses_the_conversation_for_a_follow_up(server):
+    body = httpx.post(f"{server}/api/ask", json={
+        "question": "and how do I prevent them?",
+        "history": [{"role": "user", "content": "What are dynamic wrinkles?"}],
+    }).json()
+    assert body["answerable"] is True
+    assert body["citations"][0]["section"].startswith("Preventing and Reducing")
+
+
+def test_citation_link_opens_the_article_at_its_section(server):
+    url = httpx.get(f"{server}/api/ask", params={"q": "does sunscreen help?"}).json()["citations"][0]["url"]
+    page = httpx.get(f"{server}{url.split('#')[0]}")
+    assert page.status_code == 200
+    assert f'id="{url.split("#")[1]}"' in page.text
+    assert "Ultraviolet (UV) rays" in page.text
+
+
+def test_out_of_scope_is_refused_without_citations(server):
+    body = httpx.get(f"{server}/api/ask", params={"q": "What's the capital of France?"}).json()
+    assert body["answerable"] is False
+    assert body["citations"] == []
+    assert "doesn't cover" in body["answer"]
+
+
+@pytest.mark.parametrize("question, status", [("", 422), ("   ", 422), ("x" * 100_000, 413)])
+def test_bad_questions_get_a_clear_4xx(server, question, status):
+    response = httpx.post(f"{server}/api/ask", json={"question": question})
+    assert response.status_code == status
+    assert "question" in response.json()["error"].lower()
+
+
+def test_hostile_and_odd_input_is_answered_not_crashed(server):
+    for question in ["<img src=x onerror=alert(1)>", "\u200fwrinkles\u202e", "皱纹是什么？", "🙂 crow's feet 🙂", "\x00\x07wrinkles"]:
+        response = httpx.get(f"{server}/api/ask", params={"q": question})
+        assert response.status_code == 200, question
+        assert "Traceback" not in response.text
+
+
+def test_the_chat_page_is_served(server):
+    page = httpx.get(f"{server}/")
+    assert page.status_code == 200
+    assert "gradio" in page.text.lower()
+
+
+def test_files_outside_the_app_are_not_served(server):
+    response = httpx.get(f"{server}/gradio_api/file=/etc/passwd")
+    assert response.status_code in (403, 404)
+    assert "root:" not in response.text

@@ -5,6 +5,7 @@ answer is a verbatim sentence of a passage; nothing is generated.
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 import numpy as np
 
@@ -48,6 +49,24 @@ def refusal(question: str, topics: list[str], query: str = "") -> Answer:
     return Answer(question=question, answerable=False, text=text, citations=(), query=query or question)
 
 
+FRAGMENT_EDGE_WORDS = 4
+
+
+def _fragment_part(text: str) -> str:
+    return quote(text, safe="").replace("-", "%2D")
+
+
+def text_fragment_url(url: str, sentence: str) -> str:
+    """`url` plus a text fragment (#:~:text=start,end) that makes the browser scroll to
+    and highlight `sentence`; kept after any section anchor."""
+    words = sentence.split()
+    if len(words) > 2 * FRAGMENT_EDGE_WORDS:
+        directive = f"{_fragment_part(' '.join(words[:FRAGMENT_EDGE_WORDS]))},{_fragment_part(' '.join(words[-FRAGMENT_EDGE_WORDS:]))}"
+    else:
+        directive = _fragment_part(" ".join(words))
+    return f"{url}:~:text={directive}" if "#" in url else f"{url}#:~:text={directive}"
+
+
 def _best_sentence(hit: Hit, sentence_vectors: np.ndarray, query_vector: np.ndarray, terms: set[str], term_of) -> tuple[int, float]:
     """Index and score of the passage sentence that best matches the question."""
     passage = hit.passage
@@ -74,7 +93,8 @@ def compose(question: str, query: str, ranking: Ranking, top: list[tuple[Hit, np
         span = passage.sentences[i] if i >= 0 else (0, len(passage.text))
         if i > 0 and _DANGLING.match(passage.text[span[0]:span[1]]):
             span = (passage.sentences[i - 1][0], span[1])  # keep the sentence "These…" refers to
-        citations.append(Citation(n, passage.doc_title, passage.section_path, passage.url, passage.text,
+        url = text_fragment_url(passage.url, passage.text[span[0]:span[1]])
+        citations.append(Citation(n, passage.doc_title, passage.section_path, url, passage.text,
                                   round(hit.score, 4), passage.id, span))
         picks.append(score)
     lead = [citations[0]]

@@ -57,14 +57,21 @@ def _safe_url(url: str) -> str:
 
 def citation_markdown(c: Citation) -> str:
     a, b = c.highlight
-    quote = f"{escape_markdown(c.text[:a])}**{escape_markdown(c.text[a:b])}**{escape_markdown(c.text[b:])}"
+    quote = f"{escape_markdown(c.text[:a])}<mark>{escape_markdown(c.text[a:b])}</mark>{escape_markdown(c.text[b:])}"
     label = escape_markdown(c.section or c.doc_title)
     target = _safe_url(c.url).replace(")", "%29").replace(" ", "%20")
     return f"**[{c.n}]** [{label}]({target}) · *{escape_markdown(c.doc_title)}*\n> {quote}"
+
+
+def passage_ids_in(markdown: str) -> list[str]:
+    """The passage ids an as_markdown() answer cites (kept in an HTML comment)."""
+    match = re.search(r"<!-- passages: (.*?) -->", markdown)
+    return match.group(1).split() if match else []
 
 
 def as_markdown(answer: Answer) -> str:
     body = escape_markdown(answer.text)
     if not answer.citations:
         return body
-    return body + "\n\n" + "\n\n".join(citation_markdown(c) for c in answer.citations)
+    ids = " ".join(c.passage_id.replace("--", "") for c in answer.citations)
+    return body + "\n\n" + "\n\n".join(citation_markdown(c) for c in answer.citations) + f"\n\n<!-- passages: {ids} -->"

@@ -15,11 +15,15 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 class Settings:
     corpus_dir: Path = PROJECT_DIR / "corpus"
     index_dir: Path = PROJECT_DIR / "index"
+    data_dir: Path = PROJECT_DIR / "data"  # feedback and logs; git-ignored
     model: str = DEFAULT_MODEL
     top_k: int = 3
     max_question_chars: int = 1000
     host: str = "127.0.0.1"
     port: int = 7860
+    allowed_origins: tuple[str, ...] = ()  # origins that may call the API and frame /embed
+    rate_limit: str = "30/minute;5/second"  # per client, on the question endpoints
+    max_body_bytes: int = 64 * 1024
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -29,12 +33,20 @@ class Settings:
         from_env = {
             "corpus_dir": Path(env["ASSISTANT_CORPUS_DIR"]) if env.get("ASSISTANT_CORPUS_DIR") else None,
             "index_dir": Path(env["ASSISTANT_INDEX_DIR"]) if env.get("ASSISTANT_INDEX_DIR") else None,
+            "data_dir": Path(env["ASSISTANT_DATA_DIR"]) if env.get("ASSISTANT_DATA_DIR") else None,
             "model": env.get("ASSISTANT_MODEL") or None,
             "host": env.get("ASSISTANT_HOST") or None,
             "port": int(env["ASSISTANT_PORT"]) if env.get("ASSISTANT_PORT", "").isdigit() else None,
+            "allowed_origins": _origins(env.get("ASSISTANT_ALLOWED_ORIGINS", "")) or None,
+            "rate_limit": env.get("ASSISTANT_RATE_LIMIT") or None,
         }
         chosen = {k: v for k, v in {**from_env, **overrides}.items() if v is not None}
-        for key in ("corpus_dir", "index_dir"):
+        for key in ("corpus_dir", "index_dir", "data_dir"):
             if key in chosen:
                 chosen[key] = Path(chosen[key])
         return replace(settings, **chosen)
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    """"https://blog.example, http://localhost:8000/" -> normalised origins (no slash)."""
+    return tuple(dict.fromkeys(o.strip().rstrip("/") for o in raw.split(",") if o.strip()))

@@ -16,9 +16,12 @@ NOTE = "Answers quote the article word for word, with numbered sources. They are
 
 
 def example_questions(assistant, count: int = 4) -> list[str]:
-    """Example questions drawn from the article's own section headings."""
-    labels = [p.section[-1] for p in assistant.index.passages if p.section and p.section[-1] not in ("Introduction", "Conclusion")]
-    return [f"What does the article say about {label.lower()}?" for label in dict.fromkeys(labels)][:count]
+    """Example questions drawn from the article's own section headings (the shortest,
+    which are the most specific: "Sun Protection", "Dynamic Wrinkles")."""
+    labels = list(dict.fromkeys(p.section[-1] for p in assistant.index.passages
+                                if p.section and p.section[-1] not in ("Introduction", "Conclusion")))
+    shortest = sorted(labels, key=len)[:count]
+    return [f"Tell me about {label.lower()}" for label in labels if label in shortest]
 
 
 def article_page(assistant, slug: str) -> str | None:
@@ -40,24 +43,56 @@ def article_page(assistant, slug: str) -> str | None:
     return f'<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>{html.escape(passages[0].doc_title)}</title><style>{style}</style><body>{"".join(parts)}</body></html>'
 
 
-def chat_ui(assistant):
+CSS = """
+.message mark { background: #fff3b0; color: inherit; padding: 0 .1em; border-radius: 2px; }
+.dark .message mark { background: #5c4d00; }
+footer { display: none !important; }
+"""
+
+
+def chat_ui(assistant, settings: Settings):
+    """The chat page: the reader's message is shown escaped (as text, never markup),
+    the raw questions are kept in a State for follow-ups, answers are as_markdown()."""
     import gradio as gr
 
-    def respond(message: str, history: list) -> str:
-        try:
-            return as_markdown(assistant.ask(message, history=history))
-        except InvalidQuestion as exc:
-            return str(exc)
+    from . import feedback
+    from .render import escape_markdown, passage_ids_in
 
-    return gr.ChatInterface(
-        respond,
-        title="Ask this article",
-        description=NOTE,
-        examples=example_questions(assistant),
-        chatbot=gr.Chatbot(label="Article assistant", sanitize_html=True, render_markdown=True),
-        textbox=gr.Textbox(placeholder="Ask about wrinkles, collagen, sun protection…", max_length=2000),
-        api_visibility="private",
-    )
+    def submit(message: str, shown: list, asked: list):
+        message = message or ""
+        try:
+            reply = as_markdown(assistant.ask(message, history=asked))
+        except InvalidQuestion as exc:
+            reply = escape_markdown(str(exc))
+        bubble = escape_markdown(message[: settings.max_question_chars]) or "…"
+        return "", shown + [{"role": "user", "content": bubble}, {"role": "assistant", "content": reply}], asked + [message]
+
+    def on_like(vote: gr.LikeData, shown: list, asked: list) -> None:
+        index = vote.index[0] if isinstance(vote.index, (list, tuple)) else vote.index
+        turn = index // 2
+        content = shown[index].get("content", "") if 0 <= index < len(shown) else ""
+        feedback.record(settings.data_dir / "feedback.jsonl", asked[turn] if turn < len(asked) else "",
+                        bool(vote.liked), passage_ids_in(content if isinstance(content, str) else ""))
+
+    # Gradio injects LikeData by the annotation's type; with postponed annotations
+    # and a lazily imported gradio it can't resolve the string, so give it the class.
+    on_like.__annotations__["vote"] = gr.LikeData
+
+    with gr.Blocks(title="Ask this article", fill_height=True) as demo:
+        gr.Markdown(f"## Ask this article\n{NOTE}")
+        asked = gr.State([])
+        chatbot = gr.Chatbot(label="Article assistant", sanitize_html=True, render_markdown=True, height="65vh",
+                             min_height=300, feedback_options=("Like", "Dislike"), elem_id="chat")
+        with gr.Row(equal_height=True):
+            box = gr.Textbox(placeholder="Ask about wrinkles, collagen, sun protection…", show_label=False,
+                             max_length=settings.max_question_chars, scale=5, autofocus=True, elem_id="question")
+            send = gr.Button("Ask", variant="primary", scale=1, min_width=80)
+        gr.Examples(example_questions(assistant), inputs=box, label="Try")
+        gr.ClearButton([box, chatbot, asked], value="New conversation", size="sm")
+        for trigger in (box.submit, send.click):
+            trigger(submit, [box, chatbot, asked], [box, chatbot, asked], api_visibility="private")
+        chatbot.like(on_like, [chatbot, asked], None, api_visibility="private")
+    return demo
 
 
 def create_app(settings: Settings | None = None, assistant=None):
@@ -100,9 +135,26 @@ def create_app(settings: Settings | None = None, assistant=None):
             raise HTTPException(404, "no such article")
         return HTMLResponse(page)
 
-    demo = chat_ui(assistant)
+    from .widget import add_widget_routes
+    add_widget_routes(app, settings)  # TEMP (widget helper, for its tests): main session to keep or replace
+    demo = chat_ui(assistant, settings)
     demo.queue(max_size=64, api_open=False, default_concurrency_limit=4)
-    return gr.mount_gradio_app(app, demo, path="/", ssr_mode=False, footer_links=[])
+    app = gr.mount_gradio_app(app, demo, path="/", ssr_mode=False, footer_links=[], css=CSS)
+    return harden(app, settings)
+
+
+def harden(app, settings: Settings):
+    """Wrap the app: CORS for allowed origins only, frame-ancestors, body cap, rate limit."""
+    from starlette.middleware.cors import CORSMiddleware
+
+    from .security import BodyLimit, RateLimit, SecurityHeaders
+
+    app.add_middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins), allow_methods=["GET", "POST"],
+                       allow_headers=["content-type"], max_age=600)
+    app.add_middleware(SecurityHeaders, allowed_origins=settings.allowed_origins)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RateLimit, rate=settings.rate_limit)
+    return app
 
 
 def serve(settings: Settings | None = None) -> None:

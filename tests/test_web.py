@@ -1,55 +1,19 @@
 """The real server (`python app.py`) on loopback, over HTTP."""
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from servers import app_server
 
-PROJECT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("web")
-    shutil.copytree(PROJECT / "corpus", root / "corpus")
-    port = free_port()
-    env = os.environ | {
-        "ASSISTANT_CORPUS_DIR": str(root / "corpus"),
-        "ASSISTANT_INDEX_DIR": str(root / "index"),
-        "ASSISTANT_PORT": str(port),
-    }
-    log = open(root / "server.log", "w")
-    process = subprocess.Popen([sys.executable, str(PROJECT / "app.py")], env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited: {(root / 'server.log').read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("server did not become healthy in 120 s")
-    yield base
-    process.terminate()
-    process.wait(timeout=20)
+    with app_server(tmp_path_factory.mktemp("web")) as base:
+        yield base
 
 
 def test_healthz_reports_the_index(server):
@@ -65,7 +29,7 @@ def test_crows_feet_cites_the_dynamic_wrinkles_passage(server):
     first = body["citations"][0]
     assert first["section"].endswith("Dynamic Wrinkles")
     assert "crow's feet" in first["text"]
-    assert first["url"].endswith("#dynamic-wrinkles")
+    assert "#dynamic-wrinkles:~:text=Common%20examples%20include%20crow" in first["url"]
 
 
 def test_post_uses_the_conversation_for_a_follow_up(server):
@@ -79,9 +43,11 @@ def test_post_uses_the_conversation_for_a_follow_up(server):
 
 def test_citation_link_opens_the_article_at_its_section(server):
     url = httpx.get(f"{server}/api/ask", params={"q": "does sunscreen help?"}).json()["citations"][0]["url"]
-    page = httpx.get(f"{server}{url.split('#')[0]}")
+    path, fragment = url.split("#")
+    anchor = fragment.split(":~:")[0]
+    page = httpx.get(f"{server}{path}")
     assert page.status_code == 200
-    assert f'id="{url.split("#")[1]}"' in page.text
+    assert f'id="{anchor}"' in page.text
     assert "Ultraviolet (UV) rays" in page.text
 
 

@@ -1,0 +1,91 @@
+"""Real servers on loopback for tests: the app itself, and a static "blog" on another origin."""
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+PROJECT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def app_server(root: Path, corpus: Path | None = None, **env: str):
+    """`python app.py` with its own corpus copy and index under `root`; yields its base URL.
+    Extra keyword arguments become environment variables (e.g. ASSISTANT_ALLOWED_ORIGINS)."""
+    root.mkdir(parents=True, exist_ok=True)
+    if not (root / "corpus").exists():
+        shutil.copytree(corpus or PROJECT / "corpus", root / "corpus")
+    port = free_port()
+    environment = os.environ | {
+        "ASSISTANT_CORPUS_DIR": str(root / "corpus"),
+        "ASSISTANT_INDEX_DIR": str(root / "index"),
+        "ASSISTANT_PORT": str(port),
+        "ASSISTANT_RATE_LIMIT": "10000/minute",
+    } | env
+    log_path = root / "server.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, str(PROJECT / "app.py")], env=environment,
+                                   stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited: {log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server not healthy in 120 s: {log_path.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@contextmanager
+def static_server(directory: Path):
+    """A plain static file server on its own port (another origin); yields its base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def has_chromium() -> bool:
+    return Path(CHROMIUM).exists()

@@ -42,7 +42,15 @@ class Manifest:
 
     @classmethod
     def from_json(cls, raw: dict) -> "Manifest":
-        return cls(**{**raw, "passage_hashes": tuple(raw["passage_hashes"]), "files": dict(raw["files"])})
+        """Parse and type-check a manifest; ValueError/TypeError/KeyError when it is malformed."""
+        manifest = cls(**{**raw, "passage_hashes": tuple(raw["passage_hashes"]), "files": dict(raw["files"])})
+        text_fields = (manifest.version, manifest.model, manifest.corpus_fingerprint, manifest.built_at)
+        if not (all(isinstance(v, str) for v in text_fields) and type(manifest.dim) is int
+                and type(manifest.format_version) is int and type(manifest.documents) is int
+                and all(isinstance(h, str) for h in manifest.passage_hashes)
+                and all(isinstance(k, str) and isinstance(v, str) and "/" not in v for k, v in manifest.files.items())):
+            raise TypeError("manifest fields have the wrong types")
+        return manifest
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,24 @@ def embedding_text(passage: Passage) -> str:
     return f"{context_line(passage.doc_title, passage.section)}\n{passage.text}"
 
 
+def _slices(text: str, a: int, b: int, fits: Callable[[str], bool]) -> Iterable[tuple[int, int]]:
+    """A single "word" too long to fit (a pasted URL, base64): the one case that has
+    to be cut mid-word, in the largest pieces that fit."""
+    while a < b:
+        end = b
+        while end - a > 1 and not fits(text[a:end]):
+            end = a + (end - a) // 2 if end - a > 64 else end - 1
+        yield a, end
+        a = end
+
+
 def _word_chunks(text: str, start: int, end: int, fits: Callable[[str], bool]) -> Iterable[tuple[int, int]]:
-    """Split an over-long sentence at word boundaries (never mid-word)."""
-    words = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", text[start:end])]
+    """Split an over-long sentence at word boundaries (never mid-word, unless one
+    word alone is over the limit)."""
+    words = []
+    for m in re.finditer(r"\S+", text[start:end]):
+        a, b = m.start() + start, m.end() + start
+        words.extend([(a, b)] if fits(text[a:b]) else _slices(text, a, b, fits))
     chunk_start = None
     last_end = None
     for a, b in words:

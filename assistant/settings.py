@@ -40,7 +40,8 @@ class Settings:
             "allowed_origins": _origins(env.get("ASSISTANT_ALLOWED_ORIGINS", "")) or None,
             "rate_limit": env.get("ASSISTANT_RATE_LIMIT") or None,
         }
-        chosen = {k: v for k, v in {**from_env, **overrides}.items() if v is not None}
+        # an unset flag (None) must not hide the environment variable behind it
+        chosen = {k: v for k, v in from_env.items() if v is not None} | {k: v for k, v in overrides.items() if v is not None}
         for key in ("corpus_dir", "index_dir", "data_dir"):
             if key in chosen:
                 chosen[key] = Path(chosen[key])

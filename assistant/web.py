@@ -136,7 +136,7 @@ def create_app(settings: Settings | None = None, assistant=None):
         return HTMLResponse(page)
 
     from .widget import add_widget_routes
-    add_widget_routes(app, settings)  # TEMP (widget helper, for its tests): main session to keep or replace
+    add_widget_routes(app, settings)
     demo = chat_ui(assistant, settings)
     demo.queue(max_size=64, api_open=False, default_concurrency_limit=4)
     app = gr.mount_gradio_app(app, demo, path="/", ssr_mode=False, footer_links=[], css=CSS)

@@ -12,7 +12,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 
 def add_widget_routes(app, settings: Settings) -> None:
-    """Adds GET /widget.js and GET /embed to a FastAPI app (before Gradio's catch-all mount)."""
+    """Adds GET /widget.js and GET /embed to a FastAPI app (before Gradio's catch-all mount).
+    `settings` is taken like harden() takes it; the static files need none of it today."""
     from fastapi.responses import HTMLResponse, Response
 
     # Read once: the files ship inside the package and never change while serving.

@@ -113,11 +113,6 @@ def test_ask_without_an_index_and_no_build_is_a_one_line_error(tmp_path, create)
 
 
 @pytest.mark.slow  # while the bug stands, it loads the model to answer from the project's index
-@pytest.mark.xfail(
-    reason="BUG: the CLI ignores ASSISTANT_INDEX_DIR/ASSISTANT_CORPUS_DIR (Settings.from_env lets the None "
-    "--index/--corpus overrides erase them) and falls back to the project's own index/",
-    strict=True,
-)
 def test_ask_reads_the_index_dir_from_the_environment(tmp_path):
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(PROJECT_CORPUS, corpus)

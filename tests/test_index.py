@@ -283,11 +283,6 @@ def test_a_corrupt_index_is_one_domain_error_that_says_how_to_fix_it(built, inde
         index_store.load(index_dir, FakeEmbedder.model_id)
 
 
-@pytest.mark.xfail(
-    reason="BUG: index.load only catches KeyError around manifest['files'][kind]; a non-string file name "
-    "(e.g. 5) raises TypeError (Path / int) instead of IndexCorrupt, and build() then crashes too",
-    strict=True,
-)
 def test_a_manifest_with_a_non_string_file_name_is_corrupt(built, corpus_dir, index_dir):
     manifest = _manifest(index_dir)
     manifest["files"]["vectors"] = 5

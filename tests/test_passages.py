@@ -8,7 +8,7 @@ from shutil import copytree
 import pytest
 
 from assistant.corpus import load_corpus
-from assistant.passages import MAX_CHARS, context_line, embedding_text, passages_of, passages_of_all
+from assistant.passages import _pieces, MAX_CHARS, context_line, embedding_text, passages_of, passages_of_all
 from assistant.records import Block, Document
 
 from conftest import PROJECT_CORPUS, FakeEmbedder
@@ -164,3 +164,10 @@ def test_passage_hash_changes_with_text_and_context_only():
     other_section = passages_of(_document("Wear sunscreen every day.", section=("Sun",)))[0]
     assert first.hash == same.hash
     assert len({first.hash, other_text.hash, other_section.hash}) == 3
+
+
+def test_a_single_word_over_the_limit_is_cut_into_pieces_that_fit():
+    text = "A pasted link follows. " + "https://example.com/" + "x" * 2500 + " Then prose resumes here."
+    pieces = _pieces(text, lambda chunk: len(chunk) <= 800)
+    assert all(b - a <= 800 for a, b in pieces)
+    assert "".join(text[a:b] for a, b in pieces).replace(" ", "") == text.replace(" ", "")

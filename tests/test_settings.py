@@ -42,11 +42,6 @@ def test_a_non_numeric_port_falls_back_to_the_default(clean_env):
     assert Settings.from_env().port == 7860
 
 
-@pytest.mark.xfail(
-    reason="BUG: Settings.from_env merges {**from_env, **overrides} before dropping Nones, so an unset flag "
-    "(None, as the CLI always passes for --corpus/--index/--host/--port) erases the ASSISTANT_* value",
-    strict=True,
-)
 def test_an_unset_flag_keeps_the_environment_variable(clean_env, tmp_path):
     clean_env.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "from-env"))
     clean_env.setenv("ASSISTANT_CORPUS_DIR", str(tmp_path / "articles"))

@@ -212,6 +212,7 @@ def test_keyboard_newline_escape_and_focus_return(sites, page):
     expect(dialog).to_be_hidden()
     expect(launcher).to_have_attribute("aria-expanded", "false")
     expect(launcher).to_be_focused()
+    assert launcher.evaluate("e => getComputedStyle(e).outlineStyle") == "solid"  # a visible focus ring
 
 
 def test_data_options_position_theme_open_and_accent(sites, page):

@@ -18,7 +18,7 @@
   var inline = data.mode === "inline";
   var HISTORY = 6;
 
-  var CSS =
+  var STYLES =
     ":host{all:initial!important;display:block!important}" +
     ":host([inline]){height:100%!important;width:100%!important}" +
     ".root{--accent:#2458d3;--bg:#fff;--fg:#1d2330;--muted:#5b6475;--line:#dde1e8;--soft:#f2f4f8;--mark:#fff0a8;--markfg:#1d2330;" +
@@ -36,13 +36,13 @@
     "display:flex;flex-direction:column;background:var(--bg);color:var(--fg);border:1px solid var(--line);border-radius:14px;" +
     "box-shadow:0 12px 40px rgba(0,0,0,.28);overflow:hidden}" +
     ".panel[hidden]{display:none}" +
-    ".inline{height:100%}.inline .panel{position:static;width:100%;max-width:none;height:100%;border-radius:0;box-shadow:none;border:0}" +
+    ".inline{height:100%}.inline .panel{position:static;width:100%;max-width:none;height:100%;min-height:min(420px,100vh);border-radius:0;box-shadow:none;border:0}" +
     "@media (max-width:480px){.root:not(.inline) .panel{top:0;left:0;right:0;bottom:0;width:100vw;max-width:none;height:100vh;height:100dvh;border-radius:0;border:0}}" +
     ".bar{display:flex;align-items:center;gap:8px;padding:10px 10px 10px 16px;background:var(--accent);color:#fff}" +
     ".bar h2{flex:1;margin:0;font-size:16px;font-weight:600;line-height:1.3;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}" +
     ".close{border:0;background:transparent;color:#fff;width:32px;height:32px;border-radius:8px;cursor:pointer;font-size:22px;line-height:1;padding:0}" +
     ".close:hover{background:rgba(255,255,255,.18)}" +
-    ".log{flex:1;overflow-y:auto;padding:14px;display:flex;flex-direction:column;gap:10px;background:var(--bg)}" +
+    ".log{position:relative;flex:1;overflow-y:auto;padding:14px;display:flex;flex-direction:column;gap:10px;background:var(--bg)}" +
     ".intro{color:var(--muted);font-size:14px;margin:0}" +
     ".chips{display:flex;flex-wrap:wrap;gap:6px}" +
     ".chip{border:1px solid var(--accent);background:transparent;color:var(--fg);border-radius:16px;padding:4px 10px;font-size:13px;cursor:pointer;text-align:left}" +
@@ -57,7 +57,7 @@
     ".quote{margin:4px 0 0;padding-left:8px;border-left:3px solid var(--line);color:var(--muted);font-size:13px}" +
     "mark{background:var(--mark);color:var(--markfg);padding:0 1px;border-radius:2px}" +
     ".form{display:flex;gap:8px;padding:10px;border-top:1px solid var(--line);background:var(--bg)}" +
-    "textarea{flex:1;resize:none;height:44px;max-height:120px;padding:10px;border:1px solid var(--line);border-radius:10px;background:var(--bg)}" +
+    "textarea{flex:1;resize:none;height:44px;max-height:120px;padding:10px;font-size:16px;border:1px solid var(--line);border-radius:10px;background:var(--bg)}" +
     ".send{border:0;border-radius:10px;padding:0 14px;background:var(--accent);color:#fff;font-weight:600;cursor:pointer}" +
     ".send:disabled{opacity:.55;cursor:default}" +
     ".foot{margin:0;padding:0 12px 8px;font-size:11px;color:var(--muted);text-align:center;background:var(--bg)}";
@@ -94,7 +94,7 @@
     var launcher = el("button", { class: "launcher", type: "button", "aria-label": title, "aria-expanded": "false", "aria-controls": "aa-panel" }, [icon()]);
     var close = el("button", { class: "close", type: "button", "aria-label": "Close" }, ["\u00d7"]);
     var log = el("div", { class: "log", "aria-live": "polite" });
-    var input = el("textarea", { rows: "1", placeholder: data.placeholder || "Ask a question about this article\u2026", "aria-label": "Your question" });
+    var input = el("textarea", { rows: "1", placeholder: data.placeholder || "Ask about this article\u2026", "aria-label": "Your question" });
     var send = el("button", { class: "send", type: "submit" }, ["Send"]);
     var form = el("form", { class: "form" }, [input, send]);
     var panel = el("div", { class: "panel", id: "aa-panel", role: "dialog", "aria-label": title }, [
@@ -168,7 +168,7 @@
       if (!question || busy) return;
       busy = true;
       send.disabled = true;
-      bubble("user", [question]);
+      var asked = bubble("user", [question]);
       var pending = bubble("bot", ["\u2026"]);
       pending.setAttribute("aria-label", "Looking in the article");
       var sent = history.slice(-HISTORY);
@@ -199,7 +199,7 @@
         .then(function () {
           busy = false;
           send.disabled = false;
-          log.scrollTop = log.scrollHeight;
+          log.scrollTop = asked.offsetTop - 8; // the question on top, so the answer reads from its start
         });
     }
 
@@ -209,8 +209,14 @@
       var q = input.value;
       if (!q.trim()) return;
       input.value = "";
+      fit();
       ask(q);
     });
+    function fit() { // grow with Shift+Enter lines, up to the CSS max-height
+      input.style.height = "";
+      if (input.scrollHeight > input.clientHeight) input.style.height = Math.min(input.scrollHeight + 2, 120) + "px";
+    }
+    input.addEventListener("input", fit);
     input.addEventListener("keydown", function (e) {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
         e.preventDefault();
@@ -226,7 +232,7 @@
     launcher.addEventListener("click", function () { setOpen(panel.hidden); });
     close.addEventListener("click", function () { setOpen(false); });
 
-    var style = el("style", {}, [CSS]);
+    var style = el("style", {}, [STYLES]);
     shadow.appendChild(style);
     if (!inline) root.appendChild(launcher);
     root.appendChild(panel);

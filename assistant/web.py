@@ -145,6 +145,7 @@ def create_app(settings: Settings | None = None, assistant=None):
 
 def harden(app, settings: Settings):
     """Wrap the app: CORS for allowed origins only, frame-ancestors, body cap, rate limit."""
+    import limits  # noqa: F401  (fail at start-up, not on the first request, if it is missing)
     from starlette.middleware.cors import CORSMiddleware
 
     from .security import BodyLimit, RateLimit, SecurityHeaders

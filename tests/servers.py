@@ -52,10 +52,13 @@ def app_server(root: Path, corpus: Path | None = None, **env: str):
             if process.poll() is not None:
                 raise RuntimeError(f"server exited: {log_path.read_text()[-3000:]}")
             try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
+                status = httpx.get(f"{base}/healthz", timeout=2).status_code
             except httpx.HTTPError:
-                pass
+                status = None
+            if status == 200:
+                break
+            if status is not None and status >= 500:
+                raise RuntimeError(f"server answers {status}: {log_path.read_text()[-3000:]}")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"server not healthy in 120 s: {log_path.read_text()[-3000:]}")
             time.sleep(0.3)

@@ -38,8 +38,14 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file", type=Path, help="JSONL with q and gold or out_of_scope")
     evaluate.add_argument("--json", action="store_true")
 
+    watch = commands.add_parser("watch", help="rebuild the index whenever corpus files change")
+    _common(watch)
+    watch.add_argument("--json", action="store_true", help="one JSON report per rebuild")
+
     serve = commands.add_parser("serve", help="the chat UI and API on http://HOST:PORT")
     _common(serve)
+    serve.add_argument("--watch", action="store_true", default=None,
+                       help="rebuild when corpus files change (env ASSISTANT_WATCH=1)")
     serve.add_argument("--host", help="env ASSISTANT_HOST; default 127.0.0.1")
     serve.add_argument("--port", type=int, help="env ASSISTANT_PORT; default 7860")
     return parser
@@ -48,8 +54,18 @@ def _parser() -> argparse.ArgumentParser:
 def _settings(args):
     from .settings import Settings
 
-    return Settings.from_env(corpus_dir=args.corpus, index_dir=args.index,
-                             host=getattr(args, "host", None), port=getattr(args, "port", None))
+    return Settings.from_env(corpus_dir=args.corpus, index_dir=args.index, host=getattr(args, "host", None),
+                             port=getattr(args, "port", None), watch_corpus=getattr(args, "watch", None))
+
+
+def _report(report, as_json: bool) -> str:
+    summary = {"passages": report.passages, "embedded": report.embedded, "reused": report.reused,
+               "removed": report.removed, "seconds": round(report.seconds, 3)}
+    if as_json:
+        return json.dumps(summary)
+    state = "updated" if report.changed else "already up to date"
+    return (f"index {state}: {report.passages} passages from {report.documents} articles "
+            f"({report.embedded} embedded, {report.reused} reused, {report.removed} removed) in {report.seconds:.1f}s")
 
 
 def _build(args) -> int:
@@ -59,14 +75,7 @@ def _build(args) -> int:
     settings = _settings(args)
     report = build(settings.corpus_dir, settings.index_dir, Embedder(settings.model),
                    progress=sys.stderr.isatty() and not args.json, force=args.force)
-    summary = {"passages": report.passages, "embedded": report.embedded, "reused": report.reused,
-               "removed": report.removed, "seconds": round(report.seconds, 3)}
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        state = "updated" if report.changed else "already up to date"
-        print(f"index {state}: {report.passages} passages from {report.documents} articles "
-              f"({report.embedded} embedded, {report.reused} reused, {report.removed} removed) in {report.seconds:.1f}s")
+    print(_report(report, args.json))
     for name in report.skipped:
         print(f"skipped {name}: not a readable article", file=sys.stderr)
     return 0
@@ -116,6 +125,26 @@ def _eval(args) -> int:
     return 0
 
 
+def _watch(args) -> int:
+    """Build now, then again after each (debounced) change under the corpus folder."""
+    from watchfiles import watch
+
+    from .embed import Embedder
+    from .index import build
+
+    settings = _settings(args)
+    embedder = Embedder(settings.model)
+    print(_report(build(settings.corpus_dir, settings.index_dir, embedder), args.json), flush=True)
+    if not args.json:
+        print(f"watching {settings.corpus_dir} (Ctrl-C stops)", file=sys.stderr, flush=True)
+    for _changes in watch(settings.corpus_dir, debounce=800):
+        try:
+            print(_report(build(settings.corpus_dir, settings.index_dir, embedder), args.json), flush=True)
+        except AssistantError as exc:  # a half-saved file: say so and keep watching
+            print(f"error: {exc}", file=sys.stderr, flush=True)
+    return 0
+
+
 def _serve(args) -> int:
     from .web import serve
 
@@ -127,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     for stream in (sys.stdout, sys.stderr):
         stream.reconfigure(errors="replace")
-    handler = {"build": _build, "ask": _ask, "eval": _eval, "serve": _serve}[args.command]
+    handler = {"build": _build, "ask": _ask, "eval": _eval, "watch": _watch, "serve": _serve}[args.command]
     try:
         return handler(args)
     except AssistantError as exc:

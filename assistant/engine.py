@@ -37,6 +37,11 @@ class Assistant:
             ensure_built(settings, embedder, progress)
         return cls(index_store.load(settings.index_dir, embedder.model_id), embedder, settings)
 
+    def warm_up(self) -> None:
+        """Build the lazy parts (BM25, stemmer) now, so the first reader doesn't wait."""
+        if self.index.passages:
+            self.retriever.rank("warm up", self.retriever.index.passage_vectors()[0])
+
     @cached_property
     def topics(self) -> list[str]:
         """What the corpus covers: section names of one article, or article titles."""

@@ -24,6 +24,9 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()  # origins that may call the API and frame /embed
     rate_limit: str = "30/minute;5/second"  # per client, on the question endpoints
     max_body_bytes: int = 64 * 1024
+    admin_token: str = ""  # enables POST /api/reindex (Bearer token); empty = disabled
+    watch_corpus: bool = False  # the server rebuilds itself when corpus files change
+    reload_seconds: float = 2.0  # how often a server looks for an index built elsewhere
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -39,6 +42,8 @@ class Settings:
             "port": int(env["ASSISTANT_PORT"]) if env.get("ASSISTANT_PORT", "").isdigit() else None,
             "allowed_origins": _origins(env.get("ASSISTANT_ALLOWED_ORIGINS", "")) or None,
             "rate_limit": env.get("ASSISTANT_RATE_LIMIT") or None,
+            "admin_token": env.get("ASSISTANT_ADMIN_TOKEN") or None,
+            "watch_corpus": env.get("ASSISTANT_WATCH", "").lower() in ("1", "true", "yes") or None,
         }
         # an unset flag (None) must not hide the environment variable behind it
         chosen = {k: v for k, v in from_env.items() if v is not None} | {k: v for k, v in overrides.items() if v is not None}

@@ -4,8 +4,8 @@ HTTP <-> engine calls; retrieval lives in the engine.
 """
 from __future__ import annotations
 
+import hmac
 import html
-from collections import defaultdict
 
 from .errors import InvalidQuestion
 from .passages import slugify
@@ -50,7 +50,15 @@ footer { display: none !important; }
 """
 
 
-def chat_ui(assistant, settings: Settings):
+def freshness(assistant) -> str:
+    """"Index built … from N articles, M passages" for readers and the owner."""
+    manifest = assistant.index.manifest
+    articles = manifest.documents
+    return (f"Index built {manifest.built_at.replace('T', ' ').replace('+00:00', ' UTC')} from "
+            f"{articles} article{'s' if articles != 1 else ''}, {len(assistant.index.passages)} passages.")
+
+
+def chat_ui(live, settings: Settings):
     """The chat page: the reader's message is shown escaped (as text, never markup),
     the raw questions are kept in a State for follow-ups, answers are as_markdown()."""
     import gradio as gr
@@ -61,7 +69,7 @@ def chat_ui(assistant, settings: Settings):
     def submit(message: str, shown: list, asked: list):
         message = message or ""
         try:
-            reply = as_markdown(assistant.ask(message, history=asked))
+            reply = as_markdown(live.current.ask(message, history=asked))
         except InvalidQuestion as exc:
             reply = escape_markdown(str(exc))
         bubble = escape_markdown(message[: settings.max_question_chars]) or "…"
@@ -80,6 +88,7 @@ def chat_ui(assistant, settings: Settings):
 
     with gr.Blocks(title="Ask this article", fill_height=True) as demo:
         gr.Markdown(f"## Ask this article\n{NOTE}")
+        fresh = gr.Markdown(freshness(live.current), elem_id="freshness")
         asked = gr.State([])
         chatbot = gr.Chatbot(label="Article assistant", sanitize_html=True, render_markdown=True, height="65vh",
                              min_height=300, feedback_options=("Like", "Dislike"), elem_id="chat")
@@ -87,26 +96,34 @@ def chat_ui(assistant, settings: Settings):
             box = gr.Textbox(placeholder="Ask about wrinkles, collagen, sun protection…", show_label=False,
                              max_length=settings.max_question_chars, scale=5, autofocus=True, elem_id="question")
             send = gr.Button("Ask", variant="primary", scale=1, min_width=80)
-        gr.Examples(example_questions(assistant), inputs=box, label="Try")
+        gr.Examples(example_questions(live.current), inputs=box, label="Try")
         gr.ClearButton([box, chatbot, asked], value="New conversation", size="sm")
         for trigger in (box.submit, send.click):
             trigger(submit, [box, chatbot, asked], [box, chatbot, asked], api_visibility="private")
         chatbot.like(on_like, [chatbot, asked], None, api_visibility="private")
+        demo.load(lambda: freshness(live.current), None, fresh, api_visibility="private")
     return demo
 
 
-def create_app(settings: Settings | None = None, assistant=None):
+def create_app(settings: Settings | None = None, live=None):
+    """The whole server. `live` (a LiveAssistant) is made from `settings` when not given."""
     import gradio as gr
-    from fastapi import Body, FastAPI, HTTPException, Query
+    from fastapi import Body, FastAPI, Header, HTTPException, Query
     from fastapi.responses import HTMLResponse, JSONResponse
 
-    from .engine import Assistant
+    from .errors import AssistantError, IndexBusy
+    from .live import LiveAssistant
+    from .widget import add_widget_routes
 
     settings = settings or Settings.from_env()
-    assistant = assistant or Assistant.load(settings)
+    live = live or LiveAssistant(settings)
+    live.follow_index(settings.reload_seconds)
+    if settings.watch_corpus:
+        live.follow_corpus()
     app = FastAPI(title="Article assistant", summary=NOTE)
 
     def answer_json(question: str, history: list | None) -> JSONResponse:
+        assistant = live.current  # one index for the whole request, even if a swap happens
         try:
             answer = assistant.ask(question, history=history)
         except InvalidQuestion as exc:
@@ -122,22 +139,44 @@ def create_app(settings: Settings | None = None, assistant=None):
     def ask_post(question: str = Body("", embed=True), history: list = Body(default_factory=list, embed=True)):
         return answer_json(question, history)
 
+    @app.post("/api/reindex")
+    def reindex(authorization: str = Header("")):
+        """Rebuild from the corpus and swap the new index in (a CMS webhook).
+        Needs `Authorization: Bearer $ASSISTANT_ADMIN_TOKEN`; disabled without a token."""
+        if not settings.admin_token:
+            raise HTTPException(404, "reindexing over HTTP is disabled: set ASSISTANT_ADMIN_TOKEN to enable it")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), settings.admin_token.encode()):
+            raise HTTPException(401, "wrong or missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+        try:
+            report = live.rebuild()
+        except IndexBusy as exc:
+            return JSONResponse({"error": str(exc)}, status_code=409)
+        except AssistantError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=422)
+        return {"passages": report.passages, "embedded": report.embedded, "reused": report.reused,
+                "removed": report.removed, "seconds": round(report.seconds, 3),
+                "index_version": live.current.index.manifest.version}
+
     @app.get("/healthz")
     def healthz():
+        assistant = live.current
         manifest = assistant.index.manifest
-        return {"status": "ok", "index_version": manifest.version, "built_at": manifest.built_at,
-                "articles": manifest.documents, "passages": len(assistant.index.passages)}
+        health = {"status": "ok", "index_version": manifest.version, "built_at": manifest.built_at,
+                  "articles": manifest.documents, "passages": len(assistant.index.passages)}
+        if live.last_error:
+            health["index_problem"] = live.last_error  # serving the last good index meanwhile
+        return health
 
     @app.get("/articles/{slug}", response_class=HTMLResponse)
     def article(slug: str):
-        page = article_page(assistant, slug)
+        page = article_page(live.current, slug)
         if page is None:
             raise HTTPException(404, "no such article")
         return HTMLResponse(page)
 
-    from .widget import add_widget_routes
     add_widget_routes(app, settings)
-    demo = chat_ui(assistant, settings)
+    demo = chat_ui(live, settings)
     demo.queue(max_size=64, api_open=False, default_concurrency_limit=4)
     app = gr.mount_gradio_app(app, demo, path="/", ssr_mode=False, footer_links=[], css=CSS)
     return harden(app, settings)
@@ -159,8 +198,11 @@ def harden(app, settings: Settings):
 
 
 def serve(settings: Settings | None = None) -> None:
+    import logging
+
     import uvicorn
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = settings or Settings.from_env()
     print(f"serving on http://{settings.host}:{settings.port}", flush=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")

@@ -56,6 +56,7 @@ def test_a_question_gets_an_answer_with_a_citation_link(page, server):
     ask(page, "What are crow's feet?", "#chat a[href*='dynamic-wrinkles']")
     chat = page.locator("#chat")
     assert "Common examples include crow's feet around the eyes" in chat.inner_text()
+    assert "from 2 articles, 12 passages" in page.locator("#freshness").inner_text()
     assert chat.locator("mark", has_text="Common examples include crow's feet").count() >= 1
     link = chat.locator("a[href*='dynamic-wrinkles']").first
     href = link.get_attribute("href")

@@ -94,3 +94,9 @@ def test_files_outside_the_app_are_not_served(server):
     response = httpx.get(f"{server}/gradio_api/file=/etc/passwd")
     assert response.status_code in (403, 404)
     assert "root:" not in response.text
+
+
+def test_reindexing_over_http_is_disabled_without_an_admin_token(server):
+    response = httpx.post(f"{server}/api/reindex", headers={"Authorization": "Bearer anything"})
+    assert response.status_code == 404
+    assert "ASSISTANT_ADMIN_TOKEN" in response.json()["detail"]

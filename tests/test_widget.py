@@ -117,6 +117,7 @@ def shadow_count(page, selector: str) -> int:
 def test_crows_feet_answer_cites_dynamic_wrinkles_and_the_link_opens(sites, context, page):
     launcher, dialog = open_widget(page, f"{sites.blog}/blog.html")
     expect(launcher).to_have_attribute("aria-expanded", "true")
+    expect(dialog.locator(".fresh")).to_contain_text(re.compile(r"Updated \d{4}-\d\d-\d\d · 1 article, 11 passages"))
     ask(dialog, "What are crow's feet?")
 
     answer = dialog.locator(".msg.bot").last

@@ -102,6 +102,16 @@
       log, form,
       el("p", { class: "foot" }, ["Answers quote the article; not medical advice."]),
     ]);
+    var fresh = el("span", { class: "fresh" });
+    panel.lastChild.appendChild(fresh);
+    function showFreshness() { // when the index was built, from how much: readers see it is current
+      fetch(base + "/healthz").then(function (r) { return r.ok ? r.json() : null; }).then(function (h) {
+        if (!h || !h.built_at) return;
+        var n = Number(h.articles) || 0;
+        fresh.textContent = " Updated " + String(h.built_at).slice(0, 10) + " \u00b7 " + n + (n === 1 ? " article" : " articles") +
+          ", " + (Number(h.passages) || 0) + " passages.";
+      }).catch(function () {});
+    }
     if (!inline) panel.hidden = true;
 
     log.appendChild(el("p", { class: "intro" }, ["Ask a question; the answer quotes the article, with numbered sources."]));
@@ -119,6 +129,7 @@
 
     function setOpen(open, quiet) {
       if (inline) return;
+      if (open) showFreshness();
       panel.hidden = !open;
       launcher.setAttribute("aria-expanded", String(open));
       if (!quiet) (open ? input : launcher).focus();
@@ -242,6 +253,7 @@
     if (inline && parent && parent !== document.head && document.body.contains(parent)) parent.insertBefore(host, script);
     else document.body.appendChild(host);
     if (data.open === "true") setOpen(true, true); // opened, but without stealing focus on load
+    if (inline) showFreshness();
   }
 
   if (document.body) mount();

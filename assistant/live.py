@@ -1,0 +1,104 @@
+"""The index a running server answers from, kept fresh without a restart.
+
+One immutable reference to the current Assistant: a newer index on disk (built by
+this process, `assistant build`, `assistant watch` or the webhook) is loaded and
+warmed beside the old one, then swapped in with a single assignment, so requests
+in flight finish on the old one. A corrupt or mismatching index on disk is logged
+and the last good one keeps serving.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from . import index as index_store
+from .embed import Embedder
+from .engine import Assistant
+from .errors import AssistantError
+from .records import BuildReport
+from .settings import Settings
+
+log = logging.getLogger("assistant.live")
+
+
+class LiveAssistant:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, build: bool = True):
+        self.settings = settings
+        self.embedder = embedder or Embedder(settings.model)
+        self._current = Assistant.load(settings, embedder=self.embedder, build=build)
+        self._current.warm_up()
+        self._swap_lock = threading.Lock()
+        self._stop = threading.Event()
+        self.last_error: str | None = None
+
+    @property
+    def current(self) -> Assistant:
+        """The Assistant to use for one whole request (read it once per request)."""
+        return self._current
+
+    def _manifest_stamp(self) -> tuple[int, int] | None:
+        try:
+            stat = (Path(self.settings.index_dir) / index_store.MANIFEST).stat()
+        except OSError:
+            return None
+        return stat.st_mtime_ns, stat.st_size
+
+    def refresh(self) -> bool:
+        """Serve the index on disk if it is newer than the served one; True if swapped."""
+        with self._swap_lock:
+            try:
+                fresh = index_store.load(self.settings.index_dir, self.embedder.model_id)
+            except AssistantError as exc:
+                if str(exc) != self.last_error:
+                    log.warning("keeping index %s: the one on disk is unusable: %s",
+                                self._current.index.manifest.version, exc)
+                self.last_error = str(exc)
+                return False
+            self.last_error = None
+            if fresh.manifest.version == self._current.index.manifest.version:
+                return False
+            candidate = Assistant(fresh, self.embedder, self.settings)
+            candidate.warm_up()
+            self._current = candidate
+            log.info("now serving index %s (%d passages)", fresh.manifest.version, len(fresh.passages))
+            return True
+
+    def rebuild(self) -> BuildReport:
+        """Build incrementally (waiting for any other build), then swap the result in."""
+        report = index_store.build(self.settings.corpus_dir, self.settings.index_dir, self.embedder)
+        self.refresh()
+        return report
+
+    def follow_index(self, interval: float = 2.0) -> threading.Thread:
+        """Poll the manifest and swap in new builds made by other processes."""
+        def loop():
+            stamp = self._manifest_stamp()
+            while not self._stop.wait(interval):
+                now = self._manifest_stamp()
+                if now != stamp:
+                    stamp = now
+                    self.refresh()
+
+        thread = threading.Thread(target=loop, name="index-follower", daemon=True)
+        thread.start()
+        return thread
+
+    def follow_corpus(self, debounce_ms: int = 800) -> threading.Thread:
+        """Rebuild when files under the corpus change (watchfiles, debounced)."""
+        def loop():
+            from watchfiles import watch
+
+            for _ in watch(self.settings.corpus_dir, debounce=debounce_ms, stop_event=self._stop):
+                try:
+                    report = self.rebuild()
+                    log.info("corpus changed: %d embedded, %d reused, %d removed", report.embedded, report.reused, report.removed)
+                except AssistantError as exc:
+                    log.warning("rebuild after a corpus change failed: %s", exc)
+
+        thread = threading.Thread(target=loop, name="corpus-watcher", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -29,7 +29,8 @@ MAX_BYTES = 20 * 1024 * 1024
 _ROOT = re.compile(rb"(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(?:\[.*?\])?\s*>)*<([A-Za-z][\w:.-]*)", re.S | re.I)
 _HTML_ROOTS = frozenset({"html", "head", "body", "article", "main", "section", "div", "p", "meta", "title", "link"})
 _BODIES = ("div.post-body", ".entry-content", "article", "main", "body")
-_CHROME = ("script, style, noscript, template, iframe, nav, header, footer, aside, form, #comments, .comments, "
+# Code is not text here (as in markup.py), and the rest is blog chrome.
+_CHROME = ("pre, script, style, noscript, template, iframe, nav, header, footer, aside, form, #comments, .comments, "
            ".post-comments, .post-footer, .post-share-buttons, .blog-pager, .related-posts, .popular-posts, .PopularPosts")
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _BLOCKS = frozenset({"p", "div", "section", "article", "main", "blockquote", "figure", "figcaption", "table", "tr",
@@ -52,7 +53,7 @@ class Post:
     url: str
     title: str
     updated: str
-    blocks: tuple[tuple[str, str], ...]  # (kind, text); kind is "h2".."h6", "p", "li" or "pre"
+    blocks: tuple[tuple[str, str], ...]  # (kind, text); kind is "h2".."h6", "p" or "li"
     name: str = ""  # file name stem when the post has no URL
 
 
@@ -60,11 +61,11 @@ def ingest(source: str, corpus_dir: Path, *, timeout: float = 20.0, max_posts: i
     """Pull up to `max_posts` posts from a feed or sitemap URL, or a folder or file of saved
     pages, into corpus_dir/<host>/. Raises CorpusError when the source itself is unusable."""
     with httpx.Client(timeout=timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}) as client:
-        reader = _Reader(client, timeout, max_posts)
+        reader = _Reader(client, source, timeout, max_posts)
         if re.match(r"[A-Za-z][\w+.-]*:", source) and not Path(source).exists():
             if urlsplit(source).scheme.lower() not in ("http", "https"):
                 raise CorpusError(f"refusing {source}: only http(s) URLs and local paths can be ingested")
-            posts = reader.posts(source, *reader.fetch(source))
+            posts = reader.posts(*reader.fetch(source))
             folder = urlsplit(source).hostname or "site"
         else:
             path = Path(source).expanduser().resolve()
@@ -76,7 +77,7 @@ def ingest(source: str, corpus_dir: Path, *, timeout: float = 20.0, max_posts: i
                 pages = sorted(p for p in path.rglob("*") if p.suffix.lower() in (".html", ".htm") and p.is_file())
                 posts = reader.each(pages[:max_posts], lambda page: replace(_page(page.read_bytes(), "", str(page)), name=page.stem))
             else:
-                posts = [replace(post, name=path.stem) for post in reader.posts(source, path.read_bytes(), "")]
+                posts = [replace(post, name=path.stem) for post in reader.posts(path.read_bytes(), "")]
             folder = next((urlsplit(p.url).hostname for p in posts if urlsplit(p.url).hostname), path.stem)
     return _write(posts, corpus_dir / slugify(folder), corpus_dir, reader.failed)
 
@@ -84,8 +85,8 @@ def ingest(source: str, corpus_dir: Path, *, timeout: float = 20.0, max_posts: i
 class _Reader:
     """Fetches and reads one source; what fails for one post is noted in `failed`, not raised."""
 
-    def __init__(self, client: httpx.Client, timeout: float, max_posts: int):
-        self.client, self.timeout, self.max_posts = client, timeout, max_posts
+    def __init__(self, client: httpx.Client, source: str, timeout: float, max_posts: int):
+        self.client, self.source, self.timeout, self.max_posts = client, source, timeout, max_posts
         self.failed: list[str] = []
 
     def fetch(self, url: str) -> tuple[bytes, str]:
@@ -116,20 +117,22 @@ class _Reader:
                 self.failed.append(str(exc) if isinstance(exc, CorpusError) else f"{item}: {exc.strerror}")
         return posts
 
-    def posts(self, source: str, data: bytes, url: str) -> list[Post]:
+    def posts(self, data: bytes, url: str) -> list[Post]:
         """Dispatch on what the bytes are, not on what the URL looks like."""
         match = _ROOT.match(data[:65536].removeprefix(b"\xef\xbb\xbf"))
         root = match.group(1).decode().rpartition(":")[2].lower() if match else ""
         if root in ("urlset", "sitemapindex"):
             return self.sitemap(data, url)
-        if root in _HTML_ROOTS:
+        if root in ("feed", "rss", "rdf"):
+            return self.feed(data, url)
+        if root in _HTML_ROOTS or re.search(rb"<(html|body)[\s>]", data[:65536], re.I):
             feed = BeautifulSoup(data, "html.parser").find("link", rel="alternate", type=re.compile(r"(atom|rss)\+xml"), href=True)
             if url and feed and urlsplit(url).path in ("", "/"):  # a blog's home page: read its feed
                 return self.feed(*self.fetch(urljoin(url, feed["href"])))
-            return [_page(data, url, source)]
-        if root in ("feed", "rss", "rdf") or feedparser.parse(data).get("version"):
+            return [_page(data, url, self.source)]
+        if feedparser.parse(data).get("version"):
             return self.feed(data, url)
-        raise CorpusError(f"{source} is not an Atom/RSS feed, a sitemap or an HTML page")
+        raise CorpusError(f"{self.source} is not an Atom/RSS feed, a sitemap or an HTML page")
 
     def feed(self, data: bytes, url: str) -> list[Post]:
         """Entries of a feed and its rel="next" pages; an entry with only a summary is fetched."""
@@ -169,7 +172,7 @@ class _Reader:
             try:
                 root = ElementTree.fromstring(self.fetch(sitemap_url)[0] if data is None else data)
             except (CorpusError, ElementTree.ParseError) as exc:
-                error = str(exc) if isinstance(exc, CorpusError) else f"{sitemap_url or 'sitemap'}: not valid sitemap XML"
+                error = str(exc) if isinstance(exc, CorpusError) else f"{sitemap_url or self.source}: not valid sitemap XML"
                 if data is not None:  # the source itself; one sitemap of an index only fails its posts
                     raise CorpusError(error) from None
                 self.failed.append(error)
@@ -178,13 +181,9 @@ class _Reader:
             for node in root:
                 fields = {child.tag.rpartition("}")[2]: (child.text or "").strip() for child in node}
                 loc = urljoin(sitemap_url, fields.get("loc", ""))
-                if not fields.get("loc") or loc in seen or len(pages) >= self.max_posts:
-                    continue
-                seen.add(loc)
-                if index:
-                    queue.append((loc, None))
-                else:
-                    pages.append((loc, fields.get("lastmod", "")))
+                if fields.get("loc") and loc not in seen and len(pages) < self.max_posts:
+                    seen.add(loc)
+                    queue.append((loc, None)) if index else pages.append((loc, fields.get("lastmod", "")))
 
         def read(page: tuple[str, str]) -> Post:
             body, final_url = self.fetch(page[0])
@@ -245,10 +244,6 @@ def _blocks(root: Tag) -> list[tuple[str, str]]:
         name = node.name
         if name == "br":
             buffer.append("\n")
-        elif name == "pre":
-            flush()
-            if node.get_text().strip():
-                blocks.append(("pre", node.get_text()))
         elif name in ("ul", "ol"):
             flush()
         elif name in _HEADINGS or name == "li":
@@ -262,7 +257,7 @@ def _blocks(root: Tag) -> list[tuple[str, str]]:
                 flush()
             else:
                 buffer.append(" ")  # a block inside a list item or heading: same block
-        if entering and name not in ("br", "pre"):
+        if entering and name != "br":
             pending.append((False, node))
             pending.extend((True, child) for child in reversed(node.contents))
     flush()
@@ -274,7 +269,7 @@ def _clean(blocks: list[tuple[str, str]], title: str) -> tuple[tuple[str, str], 
     shift headings so the body's top level is "##" (a "#" would read as the title)."""
     kept = []
     for kind, text in blocks:
-        if kind != "pre" and is_chrome(text):
+        if is_chrome(text):
             break
         kept.append((kind, text))
     if kept and kept[0][0] in _HEADINGS and kept[0][1] == title:
@@ -299,10 +294,7 @@ def to_markdown(post: Post) -> str:
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1 << 20) if meta else ""
     parts = ([f"---\n{front}---\n\n"] if front else []) + ([f"# {_escape(post.title, True)}\n"] if post.title else [])
     for i, (kind, text) in enumerate(post.blocks):
-        if kind == "pre":
-            fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
-            line = f"{fence}\n{text.strip(chr(10))}\n{fence}"
-        elif kind in _HEADINGS:
+        if kind in _HEADINGS:
             line = f"{'#' * int(kind[1])} {_escape(text, True)}"
         else:
             line = f"- {_escape(text)}" if kind == "li" else _escape(text)
@@ -325,9 +317,11 @@ def _write(posts: list[Post], folder: Path, corpus_dir: Path, failed: list[str])
     added = updated = unchanged = 0
     written, names = [], set()
     for post in posts:
-        stem = name = file_stem(post)
-        while name in names:  # two posts, one path (e.g. "/" and "/index.html"): number the later
-            name = f"{stem}-{len(names)}"
+        stem, n = file_stem(post), 1
+        name = stem
+        while name in names:  # two posts, one path ("/" and "/index.html"): number the later
+            n += 1
+            name = f"{stem}-{n}"
         names.add(name)
         path = folder / f"{name}.md"
         text = to_markdown(post)

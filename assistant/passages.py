@@ -10,7 +10,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 
-from .records import Block, Document, Passage, SECTION_SEPARATOR
+from .records import Document, Passage, SECTION_SEPARATOR
 from .sentences import sentence_spans
 
 MAX_CHARS = 800

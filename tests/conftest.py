@@ -95,3 +95,17 @@ def real_assistant(tmp_path_factory):
     embedder = Embedder()
     build(corpus, root / "index", embedder)
     return Assistant.load(Settings(corpus_dir=corpus, index_dir=root / "index"), embedder=embedder)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian chromium driven by Playwright (never a downloaded browser)."""
+    from servers import CHROMIUM, CHROMIUM_ARGS, has_chromium
+
+    if not has_chromium():
+        pytest.skip(f"{CHROMIUM} is missing: `make test` installs Debian's chromium where it can")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

@@ -220,3 +220,24 @@ def test_concurrent_builds_wait_for_each_other_and_never_interleave(corpus_dir, 
         with pytest.raises(Exception, match="another build is running"):
             with index_store.build_lock(index_dir, wait=False):
                 pass
+
+
+@pytest.mark.slow
+def test_watch_rebuilds_when_a_corpus_file_changes(tmp_path):
+    root = tmp_path
+    (root / "corpus").mkdir()
+    (root / "corpus" / "a.txt").write_text("Article A\n\nThe first paragraph is about eyebrows.\n")
+    watcher = cli(root, "watch", "--json")
+    try:
+        first = json.loads(watcher.stdout.readline())
+        assert first["passages"] == 1 and first["embedded"] == 1
+        time.sleep(1.0)  # let the watcher start before the change
+        (root / "corpus" / "b.md").write_text("---\ntitle: Article B\n---\n\n# Article B\n\nA paragraph about chins.\n")
+        second = json.loads(watcher.stdout.readline())
+        assert second == second | {"passages": 2, "embedded": 1, "reused": 1, "removed": 0}
+        (root / "corpus" / "b.md").unlink()
+        third = json.loads(watcher.stdout.readline())
+        assert third == third | {"passages": 1, "embedded": 0, "removed": 1}
+    finally:
+        watcher.kill()
+        watcher.wait()

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
-from servers import CHROMIUM, CHROMIUM_ARGS, PROJECT, app_server, has_chromium
+from servers import CHROMIUM, PROJECT, app_server, has_chromium
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not has_chromium(), reason=f"{CHROMIUM} missing: `make test` installs it (apt-get install chromium)")]
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -25,14 +24,6 @@ def server(tmp_path_factory):
     (root / "corpus" / "zebra.txt").write_text(HOSTILE_ARTICLE)
     with app_server(root) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The real server (`python app.py`) on loopback, over HTTP."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import httpx
 import pytest

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from servers import CHROMIUM, CHROMIUM_ARGS, app_server, has_chromium, static_server
+from servers import CHROMIUM, app_server, has_chromium, static_server
 
 if not has_chromium():
     pytest.skip(f"Debian chromium not found at {CHROMIUM}", allow_module_level=True)
@@ -69,14 +69,6 @@ def sites(tmp_path_factory):
             "e => { window.__result = {ok: false, error: String(e)}; });</script>" + tag))
         (other_dir / "frame.html").write_text(page_html(f'<iframe src="{app}/embed" width="360" height="600"></iframe>'))
         yield SimpleNamespace(app=app, blog=blog, other=other)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -38,6 +38,13 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file", type=Path, help="JSONL with q and gold or out_of_scope")
     evaluate.add_argument("--json", action="store_true")
 
+    ingest = commands.add_parser("ingest", help="pull a blog's posts (feed, sitemap, home page or saved .html) into the corpus, then update the index")
+    _common(ingest)
+    ingest.add_argument("source", help="feed, sitemap or blog URL, or a folder or file of saved pages")
+    ingest.add_argument("--max-posts", type=int, default=1000)
+    ingest.add_argument("--timeout", type=float, default=20.0, help="seconds per request")
+    ingest.add_argument("--json", action="store_true", help="one JSON object: the ingest and build reports")
+
     watch = commands.add_parser("watch", help="rebuild the index whenever corpus files change")
     _common(watch)
     watch.add_argument("--json", action="store_true", help="one JSON report per rebuild")
@@ -125,6 +132,25 @@ def _eval(args) -> int:
     return 0
 
 
+def _ingest(args) -> int:
+    from .embed import Embedder
+    from .index import build
+    from .ingest import ingest
+
+    settings = _settings(args)
+    report = ingest(args.source, settings.corpus_dir, timeout=args.timeout, max_posts=args.max_posts)
+    for line in report.failed:
+        print(f"skipped {line}", file=sys.stderr)
+    built = build(settings.corpus_dir, settings.index_dir, Embedder(settings.model), progress=sys.stderr.isatty() and not args.json)
+    if args.json:
+        print(json.dumps({"added": report.added, "updated": report.updated, "unchanged": report.unchanged,
+                          "failed": len(report.failed), "files": list(report.files), "build": json.loads(_report(built, True))}))
+    else:
+        print(f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, {len(report.failed)} failed")
+        print(_report(built, False))
+    return 0
+
+
 def _watch(args) -> int:
     """Build now, then again after each (debounced) change under the corpus folder."""
     from watchfiles import watch
@@ -156,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     for stream in (sys.stdout, sys.stderr):
         stream.reconfigure(errors="replace")
-    handler = {"build": _build, "ask": _ask, "eval": _eval, "watch": _watch, "serve": _serve}[args.command]
+    handler = {"build": _build, "ask": _ask, "eval": _eval, "ingest": _ingest, "watch": _watch, "serve": _serve}[args.command]
     try:
         return handler(args)
     except AssistantError as exc:

@@ -3,6 +3,7 @@ corpus loader reads back with the right title, URL and sections. All on 127.0.0.
 from __future__ import annotations
 
 import html
+import socket
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,9 @@ CHROME = ("Popular posts from this blog", "Knitting for beginners", "Home | Abou
 # Blogger-style bodies: no <p>, text in <div>s and runs split by <br><br>.
 MUSCLES = """<div dir="ltr">The face has more than forty muscles.<br>Most of them attach to skin, not bone.<br><br>
 That is why expressions leave lines over the years.<br><br>
-<h2>How the muscles move</h2><div>The frontalis raises the eyebrows and folds the forehead.</div>
+<h2>How the muscles move</h2><div>The frontalis raises the eyebrows
+
+  and folds the forehead.</div>
 <div><br></div><div>The orbicularis oculi closes the eye and makes crow's feet.</div>
 <h3>Muscles of the mouth</h3>
 <ul><li>Zygomaticus major: lifts the corners of the mouth.</li><li>Orbicularis oris: purses the lips.</li></ul>
@@ -67,7 +70,7 @@ def blog_page(title: str, url: str, body: str, modified: str = "2023-04-01T10:00
 <div class="sidebar"><aside>Subscribe to this blog</aside></div><footer>Copyright 2023</footer></body></html>"""
 
 
-def posts(base: str) -> list[dict]:
+def posts() -> list[dict]:
     return [
         {"title": "Facial muscles and wrinkles", "path": "2023/05/facial-muscles.html", "updated": "2023-05-02T10:00:00.000-07:00", "content": MUSCLES},
         {"title": "Caring for a sourdough starter", "path": "2023/04/sourdough-starter.html", "updated": "2023-04-02T10:00:00.000-07:00", "content": STARTER},
@@ -96,7 +99,7 @@ def blog(tmp_path: Path):
     site = tmp_path / "site"
     site.mkdir()
     with static_server(site) as base:
-        entries = with_urls(base, posts(base))
+        entries = with_urls(base, posts())
         write(site / "feeds/posts/default", atom(entries))
         yield base, site, entries
 
@@ -166,7 +169,7 @@ def test_a_changed_post_is_rewritten_and_only_its_changed_paragraph_re_embedded(
 def test_a_sitemap_brings_in_each_page_without_its_blog_chrome(tmp_path):
     site, corpus = tmp_path / "site", tmp_path / "corpus"
     with static_server(write(site / "index.html", "").parent) as base:
-        for entry in with_urls(base, posts(base))[:2]:
+        for entry in with_urls(base, posts())[:2]:
             write(site / entry["path"], blog_page(entry["title"], entry["url"], entry["content"]))
         write(site / "sitemap.xml", f"""<?xml version="1.0" encoding="UTF-8"?>
 <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
@@ -191,7 +194,7 @@ def test_a_sitemap_brings_in_each_page_without_its_blog_chrome(tmp_path):
 def test_a_sitemap_index_is_followed_to_its_sitemaps(tmp_path):
     site, corpus = tmp_path / "site", tmp_path / "corpus"
     with static_server(write(site / "index.html", "").parent) as base:
-        entry = with_urls(base, posts(base))[2]
+        entry = with_urls(base, posts())[2]
         write(site / entry["path"], blog_page(entry["title"], entry["url"], entry["content"]))
         write(site / "sitemap-posts.xml", f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>{entry["url"]}</loc></url></urlset>')
         write(site / "sitemap.xml", f"""<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
@@ -205,7 +208,7 @@ def test_a_sitemap_index_is_followed_to_its_sitemaps(tmp_path):
 
 def test_a_folder_of_saved_pages_becomes_posts(tmp_path):
     saved, corpus = tmp_path / "saved", tmp_path / "corpus"
-    entries = with_urls("https://blog.example.com", posts(""))
+    entries = with_urls("https://blog.example.com", posts())
     for entry in entries:
         write(saved / Path(entry["path"]).name, blog_page(entry["title"], entry["url"], entry["content"]))
     write(saved / "notes.txt", "not a page")
@@ -229,7 +232,7 @@ def test_a_folder_of_saved_pages_becomes_posts(tmp_path):
 def test_a_summary_only_entry_is_fetched_and_a_missing_page_is_reported(tmp_path):
     site, corpus = tmp_path / "site", tmp_path / "corpus"
     with static_server(write(site / "index.html", "").parent) as base:
-        full, fetched, missing = with_urls(base, posts(base))
+        full, fetched, missing = with_urls(base, posts())
         write(site / fetched["path"], blog_page(fetched["title"], fetched["url"], fetched["content"]))
         fetched = {k: v for k, v in fetched.items() if k != "content"} | {"summary": "A starter is..."}
         missing = {k: v for k, v in missing.items() if k != "content"} | {"summary": "Tide pools..."}
@@ -247,7 +250,7 @@ def test_a_summary_only_entry_is_fetched_and_a_missing_page_is_reported(tmp_path
 def test_next_links_are_followed_up_to_max_posts(tmp_path):
     site, corpus = tmp_path / "site", tmp_path / "corpus"
     with static_server(write(site / "index.html", "").parent) as base:
-        entries = with_urls(base, posts(base))
+        entries = with_urls(base, posts())
         write(site / "feed.xml", atom(entries[:2], next_href=f"{base}/feed-2.xml"))
         write(site / "feed-2.xml", atom(entries[2:], next_href=f"{base}/feed.xml"))  # a loop back
         everything = ingest(f"{base}/feed.xml", corpus)
@@ -279,7 +282,8 @@ def test_markdown_look_alike_text_stays_text(tmp_path):
     ("notes.txt", b"just some plain text, not a feed"),
     ("garbage.bin", bytes(range(256)) * 4),
     ("image.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64),
-    ("broken.xml", b"<?xml version='1.0'?><catalog><book>no feed here</book></catalog>"),
+    ("other.xml", b"<?xml version='1.0'?><catalog><book>no feed here</book></catalog>"),
+    ("sitemap.xml", b"<urlset><url><loc>http://127.0.0.1/a.html</loc></url"),
 ])
 def test_a_source_that_is_not_a_blog_is_a_one_line_error(tmp_path, name, content):
     site = tmp_path / "site"
@@ -294,6 +298,14 @@ def test_a_source_that_is_not_a_blog_is_a_one_line_error(tmp_path, name, content
 def test_other_url_schemes_are_refused(tmp_path, source):
     with pytest.raises(CorpusError, match="refusing"):
         ingest(source, tmp_path / "corpus")
+
+
+def test_a_server_that_never_answers_times_out(tmp_path):
+    with socket.socket() as silent:  # accepts connections (the backlog) but never replies
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        with pytest.raises(CorpusError, match="Timeout"):
+            ingest(f"http://127.0.0.1:{silent.getsockname()[1]}/feed", tmp_path / "corpus", timeout=0.5)
 
 
 def test_an_unreachable_source_is_a_one_line_error(tmp_path):
@@ -340,3 +352,33 @@ def test_questions_about_ingested_posts_cite_those_posts(tmp_path):
         assert answer.answerable, question
         assert answer.citations[0].doc_title == entry["title"]
         assert answer.citations[0].url.startswith(entry["url"])
+
+
+@pytest.mark.slow
+def test_the_ingest_command_pulls_a_feed_builds_and_re_embeds_only_a_changed_post(blog, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    base, site, entries = blog
+    env = os.environ | {"ASSISTANT_CORPUS_DIR": str(tmp_path / "corpus"), "ASSISTANT_INDEX_DIR": str(tmp_path / "index")}
+
+    def assistant(*args) -> dict:
+        done = subprocess.run([sys.executable, "-m", "assistant", *args], env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+        return json.loads(done.stdout)
+
+    first = assistant("ingest", f"{base}/feeds/posts/default", "--json")
+    assert (first["added"], first["updated"], len(first["files"])) == (3, 0, 3)
+    assert first["build"]["embedded"] == first["build"]["passages"] > 3
+
+    answer = assistant("ask", "--no-build", "--json", "When should I go to the tide pools?")
+    assert answer["citations"][0]["doc_title"] == "Exploring tide pools"
+    assert answer["citations"][0]["url"].startswith(entries[2]["url"])
+
+    entries[2] |= {"content": TIDES.replace("an hour before", "two hours before"), "updated": "2023-06-01T10:00:00.000-07:00"}
+    write(site / "feeds/posts/default", atom(entries))
+    second = assistant("ingest", f"{base}/feeds/posts/default", "--json")
+    assert (second["added"], second["updated"], second["unchanged"]) == (0, 1, 2)
+    assert (second["build"]["embedded"], second["build"]["removed"]) == (1, 1)

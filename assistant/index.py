@@ -13,17 +13,19 @@ import os
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from functools import partial
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from .corpus import fingerprint, load_corpus
+from .embed import encode_sentences_apart
 from .errors import IndexBusy, IndexCorrupt, IndexMismatch, IndexNotFound
 from .passages import embedding_text, passages_of_all
 from .records import BuildReport, Passage
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sentence vectors pooled from the passage's own forward pass
 MANIFEST = "manifest.json"
 FIX = "run `assistant build` to rebuild it"
 
@@ -193,14 +195,14 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
                 stored[p.hash] = (old_vectors[i], previous.sentence_vectors_of(i))
         fresh = [p for p in passages if p.hash not in stored]
         texts = [embedding_text(p) for p in fresh]
-        sentence_texts = [s for p in fresh for s in p.sentence_texts()]
-        encoded = embedder.encode(texts + sentence_texts, progress=progress)
-        dim = encoded.shape[1] if len(encoded) else embedder.dim
-        offset = len(texts)
-        for i, p in enumerate(fresh):
-            count = len(p.sentences)
-            stored[p.hash] = (encoded[i], encoded[offset : offset + count])
-            offset += count
+        # sentence spans shifted past the context line that embedding_text puts first
+        shifts = [len(t) - len(p.text) for t, p in zip(texts, fresh)]
+        spans = [[(a + k, b + k) for a, b in p.sentences] for p, k in zip(fresh, shifts)]
+        encode = getattr(embedder, "encode_passages", None) or partial(encode_sentences_apart, embedder)
+        vectors_fresh, sentence_blocks = encode(texts, spans, progress=progress) if fresh else (np.zeros((0, 0)), [])
+        dim = vectors_fresh.shape[1] if len(fresh) else embedder.dim
+        for p, vector, block in zip(fresh, vectors_fresh, sentence_blocks):
+            stored[p.hash] = (vector, block)
 
         vectors = np.stack([stored[p.hash][0] for p in passages]).astype(np.float32)
         sentence_vectors = np.concatenate([stored[p.hash][1] for p in passages]).astype(np.float32)

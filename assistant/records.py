@@ -77,6 +77,7 @@ class Hit:
     score: float
     dense: float
     lexical: float
+    row: int = -1  # the passage's position in its index
 
 
 @dataclass(frozen=True)

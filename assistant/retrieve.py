@@ -46,7 +46,7 @@ def blend(primary: Ranking, secondary: Ranking, weight: float) -> Ranking:
         scores[hit.passage.id] = scores.get(hit.passage.id, 0.0) + weight * hit.score
         by_id.setdefault(hit.passage.id, hit)
     order = sorted(scores, key=lambda pid: -scores[pid])
-    hits = tuple(Hit(by_id[pid].passage, scores[pid], by_id[pid].dense, by_id[pid].lexical) for pid in order)
+    hits = tuple(Hit(by_id[pid].passage, scores[pid], by_id[pid].dense, by_id[pid].lexical, by_id[pid].row) for pid in order)
     return Ranking(hits, max(primary.best_dense, secondary.best_dense), secondary.terms, secondary.known_terms)
 
 
@@ -129,7 +129,7 @@ class Retriever:
         fused = self._fuse(dense, lexical) + SECTION_WEIGHT * self.section_scores(rows, terms)
         order = np.argsort(-fused, kind="stable")
         passages = self.index.passages
-        hits = tuple(Hit(passages[rows[i]], float(fused[i]), float(dense[i]), float(lexical[i])) for i in order)
+        hits = tuple(Hit(passages[rows[i]], float(fused[i]), float(dense[i]), float(lexical[i]), int(rows[i])) for i in order)
         return Ranking(hits, float(dense.max()) if len(dense) else 0.0, terms,
                        tuple(t for t in terms if t in self.vocabulary))
 

@@ -1,0 +1,52 @@
+"""Questions that arrive together are encoded together.
+
+The first caller to find the encoder idle becomes the leader: it encodes everything
+queued at that moment as one batch, hands each caller its vector, and steps down;
+callers that arrived during the encode are the next batch. No timer, so a lone
+question waits for nothing, and only one encode runs at a time, so concurrent
+readers never oversubscribe the CPU's cores.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+
+import numpy as np
+
+
+class QueryBatcher:
+    def __init__(self, encode_batch: Callable[[list[str]], np.ndarray], max_batch: int = 32):
+        self._encode_batch = encode_batch
+        self.max_batch = max_batch
+        self._pending: list[tuple[str, Future]] = []
+        self._running = False
+        self._cond = threading.Condition()
+        self.batches = 0  # how many encodes ran (for tests and the benchmark)
+
+    def encode(self, text: str) -> np.ndarray:
+        mine: Future = Future()
+        with self._cond:
+            self._pending.append((text, mine))
+        while True:
+            with self._cond:
+                while self._running and not mine.done():
+                    self._cond.wait()
+                if mine.done():
+                    break
+                self._running = True
+                batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+            try:
+                vectors = self._encode_batch([t for t, _ in batch])
+                for (_, future), vector in zip(batch, vectors):
+                    future.set_result(vector)
+            except BaseException as exc:  # every waiting caller gets the error, not a hang
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+            finally:
+                with self._cond:
+                    self.batches += 1
+                    self._running = False
+                    self._cond.notify_all()
+        return mine.result()

@@ -1,0 +1,127 @@
+"""The real server under load: a bounded asyncio + httpx load generator over
+GET /api/ask at 1, 4 and 16 concurrent clients, compared with the bare model's
+encode time measured in this process in the same run; then an overload probe
+against a server with the default rate limit.
+
+The load generator runs on the same machine as the server (2 cores here), so it
+competes with it a little; it sends a fixed number of requests and stops by itself.
+"""
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from . import common, latency
+
+# (clients, requests, quick requests, unique questions?)
+LEVELS = [(1, 200, 40, False), (4, 400, 80, False), (16, 800, 160, False), (1, 200, 40, True), (16, 800, 160, True)]
+LEVEL_CAP_S = 120
+REQUEST_TIMEOUT_S = 30
+ENCODE_ROUNDS, QUICK_ENCODE_ROUNDS = 3, 1
+OVERLOAD_REQUESTS = 60
+
+
+async def _load(base: str, questions: list[str], clients: int, requests: int) -> dict:
+    """`requests` GETs of /api/ask from `clients` concurrent workers; stops at the cap."""
+    latencies, statuses, exceptions = [], {}, 0
+    next_request = 0
+    deadline = time.perf_counter() + LEVEL_CAP_S
+
+    async def worker(client: httpx.AsyncClient):
+        nonlocal next_request, exceptions
+        while next_request < requests and time.perf_counter() < deadline:
+            question = questions[next_request % len(questions)]
+            next_request += 1
+            started = time.perf_counter()
+            try:
+                response = await client.get(f"{base}/api/ask", params={"q": question})
+                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+            except httpx.HTTPError:
+                exceptions += 1
+            latencies.append(time.perf_counter() - started)
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT_S) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    return {"clients": clients, "sent": len(latencies), "seconds": elapsed,
+            "throughput_rps": statuses.get(200, 0) / elapsed, "ms": common.summary_ms(latencies),
+            "errors": exceptions + sum(n for status, n in statuses.items() if status != 200),
+            "exceptions": exceptions, "rejected_429_503": statuses.get(429, 0) + statuses.get(503, 0),
+            "statuses": {str(k): v for k, v in sorted(statuses.items())}}
+
+
+def _levels(base: str, questions: list[str], quick: bool) -> list[dict]:
+    asyncio.run(_load(base, questions, 2, 10))  # warm the server
+    results = []
+    for clients, requests, quick_requests, unique in LEVELS:
+        n = quick_requests if quick else requests
+        # a number appended makes every question new, so no cache can answer it
+        asked = [f"{questions[i % len(questions)]} {i}" for i in range(n)] if unique else questions
+        results.append(asyncio.run(_load(base, asked, clients, n)) | {"unique": unique})
+    return results
+
+
+def run(quick: bool = False) -> dict:
+    from assistant.settings import Settings
+    from tests.servers import app_server
+
+    questions = common.dev_questions()
+    embedder = common.embedder()
+    cache = common.cache_clearer(embedder) is not None  # the server runs this same code
+    with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp:
+        root = Path(tmp)
+        settings = common.built_project_copy(root / "load")
+        shutil.copytree(root / "load", root / "overload", ignore=shutil.ignore_patterns(".lock", "data"))
+        with app_server(root / "load", ASSISTANT_RATE_LIMIT="1000000/minute",
+                        ASSISTANT_DATA_DIR=str(settings.data_dir)) as base:
+            # the bare encode, measured here while the server is idle, before and after the load
+            rounds = QUICK_ENCODE_ROUNDS if quick else ENCODE_ROUNDS
+            encode = latency.encode_times(embedder.model, questions, rounds)
+            levels = _levels(base, questions, quick)
+            encode += latency.encode_times(embedder.model, questions, rounds)
+        with app_server(root / "overload", ASSISTANT_RATE_LIMIT=Settings().rate_limit,
+                        ASSISTANT_DATA_DIR=str(root / "overload" / "data")) as base:
+            probe = asyncio.run(_load(base, questions, OVERLOAD_REQUESTS, OVERLOAD_REQUESTS))
+    return {"query_cache": cache, "encode_ms": common.summary_ms(encode), "levels": levels,
+            "overload": probe | {"rate_limit": Settings().rate_limit}}
+
+
+def rows(results: dict) -> list[tuple[str, str, str]]:
+    encode_p50 = results["encode_ms"]["p50"]
+    repeats = "questions repeat; cache on" if results["query_cache"] else "questions repeat; no query cache"
+    out = [common.row("bare encode p50, in-process, same run", f"{encode_p50:.1f} ms")]
+    by_key = {}
+    for level in results["levels"]:
+        label = f"@{level['clients']}" + (" unique" if level["unique"] else "")
+        by_key[label] = level
+        ms = level["ms"]
+        out.append(common.row(
+            f"HTTP {label} ({level['sent']} req; {'unique questions' if level['unique'] else repeats})",
+            f"p50 {ms['p50']:.0f} / p95 {ms['p95']:.0f} / p99 {ms['p99']:.0f} ms, {level['throughput_rps']:.1f} req/s, "
+            f"{level['errors']} errors ({level['rejected_429_503']} × 429/503)", "0 errors", level["errors"] == 0))
+    for label in ("@1", "@1 unique"):
+        if label in by_key:
+            ratio = by_key[label]["ms"]["p50"] / encode_p50
+            out.append(common.row(f"HTTP p50 {label} / encode p50", f"{ratio:.2f}", "≤ 1.5", ratio <= 1.5))
+    if "@16 unique" in by_key:
+        level = by_key["@16 unique"]
+        gain = level["throughput_rps"] * encode_p50 / 1000
+        out.append(common.row("throughput @16 unique ÷ (1 / encode p50)", f"{gain:.2f}×", "≥ 1.5×", gain >= 1.5))
+        tail = level["ms"]["p99"] / level["ms"]["p50"]
+        out.append(common.row("p99 / p50 @16 unique", f"{tail:.1f}", "≤ 10", tail <= 10))
+    probe = results["overload"]
+    answered = probe["statuses"]
+    unexpected = probe["exceptions"] + sum(n for s, n in answered.items() if s not in ("200", "429", "503"))
+    out.append(common.row(f"overload: {probe['sent']} at once, limit {probe['rate_limit']}",
+                          ", ".join(f"{n} × {s}" for s, n in answered.items()) + f", {probe['exceptions']} timeouts/errors",
+                          "only 200/429/503", unexpected == 0))
+    out.append(common.row("overload: slowest answer", f"{probe['ms']['max'] / 1000:.2f} s", "≤ 5 s",
+                          probe["ms"]["max"] <= 5000))
+    return out

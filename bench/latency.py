@@ -1,0 +1,82 @@
+"""In-process question latency: the bare model encode of a question vs a whole
+`Assistant.ask`, interleaved question by question so machine noise hits both alike.
+
+Asks are timed cold: any query-embedding cache is cleared before each one. A
+repeated question (asked twice, the second timed) is measured on its own.
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from . import common
+
+ROUNDS, QUICK_ROUNDS = 5, 2
+
+
+def encode_once(model, question: str) -> float:
+    """Seconds for the bare model to embed one question, as the engine would need."""
+    started = time.perf_counter()
+    model.encode([question], normalize_embeddings=True)
+    return time.perf_counter() - started
+
+
+def encode_times(model, questions: list[str], rounds: int) -> list[float]:
+    """Bare encode durations of every question, `rounds` times (for other sections' ratios)."""
+    for question in questions[:3]:
+        encode_once(model, question)
+    return [encode_once(model, q) for _ in range(rounds) for q in questions]
+
+
+def run(quick: bool = False) -> dict:
+    from assistant.engine import Assistant
+
+    rounds = QUICK_ROUNDS if quick else ROUNDS
+    questions = common.dev_questions()
+    with tempfile.TemporaryDirectory(prefix="bench-latency-") as tmp:
+        settings = common.built_project_copy(Path(tmp))
+        assistant = Assistant.load(settings, embedder=common.embedder(), build=False)
+        model = assistant.embedder.model
+        clear = common.cache_clearer(assistant.embedder) or common.cache_clearer(assistant)
+        forget = clear or (lambda: None)
+
+        assistant.warm_up()
+        for q in questions:  # warm every code path once
+            encode_once(model, q)
+            forget()
+            assistant.ask(q)
+
+        encode, ask, repeated = [], [], []
+        for r in range(rounds):
+            for q in questions:
+                # alternate which goes first, so a slow spell doesn't always land on one
+                for kind in (("encode", "ask") if r % 2 == 0 else ("ask", "encode")):
+                    if kind == "encode":
+                        encode.append(encode_once(model, q))
+                    else:
+                        forget()
+                        ask.append(common.timed(assistant.ask, q)[0])
+            for q in questions:
+                forget()
+                assistant.ask(q)
+                repeated.append(common.timed(assistant.ask, q)[0])
+
+    return {"questions": len(questions), "rounds": rounds, "query_cache": clear is not None,
+            "encode_ms": common.summary_ms(encode), "ask_ms": common.summary_ms(ask),
+            "repeated_ask_ms": common.summary_ms(repeated)}
+
+
+def rows(results: dict) -> list[tuple[str, str, str]]:
+    encode, ask, again = results["encode_ms"], results["ask_ms"], results["repeated_ask_ms"]
+    ratio = ask["p50"] / encode["p50"]
+    n = f"{results['questions']} q × {results['rounds']}"
+    cache = "query cache found, cleared per ask" if results["query_cache"] else "no query cache found"
+    return [
+        common.row(f"encode p50 / p95 (bare model, {n})", f"{encode['p50']:.1f} / {encode['p95']:.1f} ms"),
+        common.row(f"ask p50 / p95 (cold: {cache})", f"{ask['p50']:.1f} / {ask['p95']:.1f} ms"),
+        common.row("ask p50 / encode p50", f"{ratio:.2f}", "≤ 1.3", ratio <= 1.3),
+        common.row("ask − encode (p50s)", f"{ask['p50'] - encode['p50']:.1f} ms"),
+        common.row("repeated ask p50 (same q twice, 2nd timed)", f"{again['p50']:.2f} ms", "≤ 1 ms",
+                   again["p50"] <= 1.0),
+    ]

@@ -1,0 +1,87 @@
+"""Questions arriving together share one encode; a lone question waits for nothing."""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from assistant.batching import QueryBatcher
+
+
+def slow_encoder(calls: list[list[str]]):
+    def encode(texts: list[str]) -> np.ndarray:
+        calls.append(list(texts))
+        time.sleep(0.05)
+        return np.array([[float(len(t))] for t in texts])
+    return encode
+
+
+def test_a_lone_question_is_encoded_alone_and_at_once():
+    calls: list[list[str]] = []
+    batcher = QueryBatcher(slow_encoder(calls))
+    started = time.perf_counter()
+    assert batcher.encode("abc")[0] == 3.0
+    assert calls == [["abc"]]
+    assert time.perf_counter() - started < 0.5
+
+
+def test_concurrent_questions_are_batched_and_each_gets_its_own_vector():
+    calls: list[list[str]] = []
+    batcher = QueryBatcher(slow_encoder(calls))
+    questions = [f"q{'x' * i}" for i in range(16)]
+    results: dict[str, float] = {}
+
+    def ask(question):
+        results[question] = float(batcher.encode(question)[0])
+
+    threads = [threading.Thread(target=ask, args=(q,)) for q in questions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == {q: float(len(q)) for q in questions}
+    assert sum(len(c) for c in calls) == 16
+    assert len(calls) < 16  # at least some shared an encode
+    assert batcher.batches == len(calls)
+
+
+def test_an_encoder_error_reaches_every_waiting_caller_and_the_next_call_works():
+    fail = {"now": True}
+
+    def encode(texts):
+        time.sleep(0.02)
+        if fail["now"]:
+            raise RuntimeError("model exploded")
+        return np.ones((len(texts), 1))
+
+    batcher = QueryBatcher(encode)
+    errors = []
+
+    def ask():
+        try:
+            batcher.encode("x")
+        except RuntimeError as exc:
+            errors.append(str(exc))
+
+    threads = [threading.Thread(target=ask) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=5)
+    assert errors == ["model exploded"] * 5
+    fail["now"] = False
+    assert batcher.encode("y")[0] == 1.0
+
+
+@pytest.mark.slow
+def test_repeated_questions_come_from_the_cache(real_assistant):
+    embedder = real_assistant.embedder
+    embedder.cache_clear()
+    first = embedder.encode_queries(["What is elastin?"])
+    batches = embedder._batcher.batches
+    again = embedder.encode_queries(["What is elastin?"])
+    assert embedder._batcher.batches == batches
+    assert np.array_equal(first, again)
+    assert np.allclose(first[0], embedder.encode(["What is elastin?"])[0], atol=1e-5)

@@ -37,10 +37,15 @@ def model_path(name: str) -> str:
 class Embedder:
     """A lazily loaded sentence-transformers model; `encode` is batch-first."""
 
-    def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 32, cache_size: int = 1024):
+    def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 32, cache_size: int = 1024,
+                 quantize: bool | None = None, threads: int | None = None):
         from .batching import QueryBatcher
 
-        self.model_id = name
+        self.name = name
+        self.quantize = _env_flag("ASSISTANT_QUANTIZE", True) if quantize is None else quantize
+        self.threads = threads or int(os.environ.get("ASSISTANT_TORCH_THREADS", "1") or 1)
+        # the index records how its vectors were made: int8 vectors differ from fp32 ones
+        self.model_id = f"{name}+int8" if self.quantize and _light_eligible(name) else name
         self.batch_size = batch_size
         self._model = None
         self._lock = threading.Lock()
@@ -62,7 +67,7 @@ class Embedder:
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        path = model_path(self.model_id)
+        path = model_path(self.name)
         try:
             from transformers.utils import logging as transformers_logging
 
@@ -70,7 +75,7 @@ class Embedder:
             transformers_logging.set_verbosity_error()
             from .lightmodel import load_light
 
-            light = load_light(path)  # the same vectors without importing sentence-transformers
+            light = load_light(path, self.quantize, self.threads)  # no sentence-transformers import
             if light is not None:
                 return light
             from sentence_transformers import SentenceTransformer
@@ -79,7 +84,7 @@ class Embedder:
         except Exception as exc:  # the library raises OSError, ValueError, HF errors...
             hint = "" if Path(path).exists() else " (not a folder on disk, and the hub is off)"
             raise ModelUnavailable(
-                f"cannot load embedding model {self.model_id!r}{hint}: {str(exc).splitlines()[0]}; "
+                f"cannot load embedding model {self.name!r}{hint}: {str(exc).splitlines()[0]}; "
                 "set ASSISTANT_MODEL to a sentence-transformers model folder"
             ) from None
 
@@ -157,3 +162,17 @@ def encode_sentences_apart(embedder, texts: list[str], spans: list[list[tuple[in
         blocks.append(encoded[offset : offset + len(cuts)])
         offset += len(cuts)
     return encoded[: len(texts)], blocks
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    return default if not value else value not in ("0", "false", "no", "off")
+
+
+def _light_eligible(name: str) -> bool:
+    from .lightmodel import is_light
+
+    try:
+        return is_light(model_path(name))
+    except ModelUnavailable:
+        return False

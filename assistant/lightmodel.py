@@ -37,14 +37,26 @@ class LightModel:
     """The subset of SentenceTransformer the Embedder uses: tokenizer, max_seq_length,
     get_sentence_embedding_dimension(), encode()."""
 
-    def __init__(self, folder: Path, pooling: str):
+    def __init__(self, folder: Path, pooling: str, quantize: bool = False, threads: int = 1):
         import torch
         from transformers import AutoModel, AutoTokenizer
 
         self._torch = torch
+        torch.set_num_threads(threads)  # one query at a time is fastest on 1 thread here; see README
         self.pooling = pooling
         self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
         self.model = AutoModel.from_pretrained(str(folder)).eval()
+        # int8 dynamic quantisation scales activations per batch, so a text's vector would
+        # depend on what it was batched with (cosine down to 0.95): quantised, every text
+        # is encoded alone, which keeps vectors deterministic (and costs little on CPU).
+        self.quantized = quantize
+        self.max_batch = 1 if quantize else 64
+        if quantize:
+            import warnings
+
+            with warnings.catch_warnings():  # torch 2.13 flags its quantized-tensor API as deprecated
+                warnings.simplefilter("ignore", UserWarning)
+                self.model = torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8)
         try:
             self.max_seq_length = int(json.loads((folder / "sentence_bert_config.json").read_text())["max_seq_length"])
         except (OSError, ValueError, KeyError):
@@ -72,6 +84,7 @@ class LightModel:
         torch = self._torch
         vectors = np.empty((len(texts), self.get_sentence_embedding_dimension()), dtype=np.float32)
         span_vectors: list[np.ndarray] = [np.empty((0, vectors.shape[1]), np.float32)] * len(texts)
+        batch_size = min(batch_size, self.max_batch)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         starts = range(0, len(texts), batch_size)
         if show_progress_bar:
@@ -102,6 +115,7 @@ class LightModel:
     def encode(self, texts: list[str], batch_size: int = 32, normalize_embeddings: bool = True,
                convert_to_numpy: bool = True, show_progress_bar: bool = False) -> np.ndarray:
         # longest first, as sentence-transformers does: batches pad less
+        batch_size = min(batch_size, self.max_batch)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         starts = range(0, len(texts), batch_size)
         if show_progress_bar:
@@ -116,7 +130,13 @@ class LightModel:
         return vectors
 
 
-def load_light(folder: str | Path) -> LightModel | None:
+def is_light(folder: str | Path) -> bool:
+    """Whether `load_light` would take this model folder (reads two small JSON files)."""
+    folder = Path(folder)
+    return folder.is_dir() and _pooling(folder) is not None
+
+
+def load_light(folder: str | Path, quantize: bool = False, threads: int = 1) -> LightModel | None:
     folder = Path(folder)
     pooling = _pooling(folder) if folder.is_dir() else None
-    return LightModel(folder, pooling) if pooling else None
+    return LightModel(folder, pooling, quantize, threads) if pooling else None

@@ -28,13 +28,15 @@ def cold_model_load() -> float:
     return float(done.stdout.strip().splitlines()[-1])
 
 
-def build_texts(index_dir: Path) -> tuple[list[str], list[str]]:
-    """What a full build embeds: each passage's embedding text, and its sentences."""
+def build_texts(index_dir: Path, embedder) -> tuple[list[str], list[str]]:
+    """What a full build runs through the model: each passage's embedding text, plus its
+    sentences unless the model pools sentence vectors from the passage's own pass."""
     from assistant import index as index_store
     from assistant.passages import embedding_text
 
     passages = index_store.load(index_dir).passages
-    return [embedding_text(p) for p in passages], [s for p in passages for s in p.sentence_texts()]
+    one_pass = hasattr(embedder.model, "encode_with_spans")
+    return [embedding_text(p) for p in passages], [] if one_pass else [s for p in passages for s in p.sentence_texts()]
 
 
 def bare_encode(embedder, texts: list[str]) -> float:
@@ -54,11 +56,11 @@ def throughput(root: Path, embedder, articles: int, rounds: int) -> dict:
     for r in range(rounds):
         report = index_store.build(corpus, root / f"index-{r}", embedder)
         builds.append(report.seconds)
-        texts, sentences = build_texts(root / f"index-{r}")
+        texts, sentences = build_texts(root / f"index-{r}", embedder)
         passages_only.append(bare_encode(embedder, texts))
-        same_texts.append(bare_encode(embedder, texts + sentences))
+        same_texts.append(bare_encode(embedder, texts + sentences) if sentences else passages_only[-1])
     n = report.passages
-    return {"passages": n, "sentences": len(sentences), "build_s": common.median(builds),
+    return {"passages": n, "sentences_encoded_apart": len(sentences), "build_s": common.median(builds),
             "build_passages_per_s": n / common.median(builds),
             "bare_passage_texts_per_s": n / common.median(passages_only),
             "bare_same_texts_passages_per_s": n / common.median(same_texts)}
@@ -108,10 +110,14 @@ def rows(results: dict) -> list[tuple[str, str, str]]:
     ratio = speed["build_passages_per_s"] / speed["bare_same_texts_passages_per_s"]
     out = [
         common.row("model load, fresh process (imports + weights)", f"{results['cold_model_load_s']:.1f} s"),
-        common.row(f"full build, {speed['passages']} passages + {speed['sentences']} sentences",
-                   f"{speed['build_s']:.1f} s = {speed['build_passages_per_s']:.0f} passages/s"),
-        common.row("bare encode, passage texts only", f"{speed['bare_passage_texts_per_s']:.0f} passages/s"),
-        common.row("bare encode, same texts as the build", f"{speed['bare_same_texts_passages_per_s']:.0f} passages/s"),
+        common.row(f"full build, {speed['passages']} passages", f"{speed['build_s']:.1f} s = "
+                   f"{speed['build_passages_per_s']:.1f} passages/s"),
+        common.row("bare model.encode of the passage texts", f"{speed['bare_passage_texts_per_s']:.1f} passages/s"),
+    ]
+    if speed["sentences_encoded_apart"]:  # the build also encodes every sentence on its own
+        out.append(common.row(f"bare encode, passages + their {speed['sentences_encoded_apart']} sentences",
+                              f"{speed['bare_same_texts_passages_per_s']:.1f} passages/s"))
+    out += [
         common.row("build ÷ bare encode of the same texts", f"{ratio:.2f}", "≥ 0.9", ratio >= 0.9),
         common.row(f"full build, {again['articles']} articles ({again['full_passages']} passages)",
                    f"{again['full_build_s']:.1f} s"),

@@ -51,7 +51,10 @@ def machine() -> dict:
         except metadata.PackageNotFoundError:
             return "not installed"
 
+    import torch
+
     return {"cpu_count": os.cpu_count(), "cpus_usable": len(os.sched_getaffinity(0)),
+            "torch_threads": torch.get_num_threads(),
             "load_average_at_start": os.getloadavg(), "platform": platform.platform(),
             "python": platform.python_version(), "torch": version("torch"), "faiss": version("faiss-cpu"),
             "sentence_transformers": version("sentence-transformers"), "git_commit": git_commit()}
@@ -74,14 +77,17 @@ def run_section(name: str, quick: bool) -> dict:
         traceback.print_exc()
         return {"error": f"{type(exc).__name__}: {exc}", "seconds": time.perf_counter() - started}
     return {"seconds": time.perf_counter() - started, "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "results": results, "rows": rows}
+            "load_average_after": os.getloadavg(), "results": results, "rows": rows}
 
 
 def section_rows(name: str, outcome: dict) -> list[tuple[str, str, str]]:
     """A heading row for the section, then its own rows (or the note on why there are none)."""
     if "rows" in outcome:
         return [(f"[{name}]", f"({outcome['seconds']:.0f} s)", ""), *map(tuple, outcome["rows"])]
-    return [(f"[{name}]", outcome.get("skipped") or f"FAILED: {outcome['error']}", "")]
+    if "skipped" in outcome:
+        return [(f"[{name}]", outcome["skipped"], "")]
+    last_line = [line for line in outcome["error"].splitlines() if line.strip()][-1]
+    return [(f"[{name}]", f"FAILED: {last_line[:200]} (full error in the JSON)", "")]
 
 
 def save(report: dict, quick: bool) -> str:

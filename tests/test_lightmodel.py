@@ -42,3 +42,23 @@ def test_only_plain_mean_or_cls_pipelines_are_taken(tmp_path):
     assert _pooling(folder(dense, {"pooling_mode_mean_tokens": True})) is None
     (tmp_path / "modules.json").write_text("not json")
     assert _pooling(tmp_path) is None
+
+
+@pytest.mark.slow
+def test_int8_vectors_do_not_depend_on_what_else_is_encoded():
+    light = load_light(model_path(DEFAULT_MODEL), quantize=True)
+    alone = np.stack([light.encode([t])[0] for t in TEXTS])
+    together = light.encode(TEXTS, batch_size=32)
+    assert np.allclose(alone, together, atol=1e-6)
+    vectors, sentences = light.encode_with_spans(TEXTS[:2], [[(0, 5)], [(0, 15), (16, 30)]])
+    assert np.allclose(vectors, alone[:2], atol=1e-6)
+    assert [s.shape for s in sentences] == [(1, 384), (2, 384)]
+
+
+def test_the_index_records_int8_vectors_as_another_model(monkeypatch):
+    from assistant.embed import Embedder
+
+    monkeypatch.delenv("ASSISTANT_QUANTIZE", raising=False)
+    assert Embedder().model_id == f"{DEFAULT_MODEL}+int8"
+    monkeypatch.setenv("ASSISTANT_QUANTIZE", "0")
+    assert Embedder().model_id == DEFAULT_MODEL

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install browser index run test eval clean
+.PHONY: install browser index run test eval bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ browser:
 
 test: install browser
 	$(BIN)/python -m pytest -q
+
+# Not part of `make test`: minutes of load on the shared machine. Prints a table and
+# writes bench/results/<date>.json.
+bench: install
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench]'
+	$(BIN)/python -m bench.run
 
 eval: install
 	$(BIN)/assistant eval tests/eval/dev.jsonl

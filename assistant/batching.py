@@ -1,9 +1,9 @@
 """Questions that arrive together are encoded together.
 
-The first caller to find the encoder idle becomes the leader: it encodes everything
+The first caller to find an encoder slot free becomes a leader: it encodes everything
 queued at that moment as one batch, hands each caller its vector, and steps down;
 callers that arrived during the encode are the next batch. No timer, so a lone
-question waits for nothing, and only one encode runs at a time, so concurrent
+question waits for nothing, and at most `workers` encodes run at once, so concurrent
 readers never oversubscribe the CPU's cores.
 """
 from __future__ import annotations
@@ -16,11 +16,12 @@ import numpy as np
 
 
 class QueryBatcher:
-    def __init__(self, encode_batch: Callable[[list[str]], np.ndarray], max_batch: int = 32):
+    def __init__(self, encode_batch: Callable[[list[str]], np.ndarray], max_batch: int = 32, workers: int = 1):
         self._encode_batch = encode_batch
         self.max_batch = max_batch
+        self.workers = workers  # encodes allowed at once (one per core, each on one thread)
         self._pending: list[tuple[str, Future]] = []
-        self._running = False
+        self._running = 0
         self._cond = threading.Condition()
         self.batches = 0  # how many encodes ran (for tests and the benchmark)
 
@@ -30,11 +31,11 @@ class QueryBatcher:
             self._pending.append((text, mine))
         while True:
             with self._cond:
-                while self._running and not mine.done():
+                while self._running >= self.workers and not mine.done():
                     self._cond.wait()
                 if mine.done():
                     break
-                self._running = True
+                self._running += 1
                 batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
             try:
                 vectors = self._encode_batch([t for t, _ in batch])
@@ -47,6 +48,6 @@ class QueryBatcher:
             finally:
                 with self._cond:
                     self.batches += 1
-                    self._running = False
+                    self._running -= 1
                     self._cond.notify_all()
         return mine.result()

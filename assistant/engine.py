@@ -42,7 +42,7 @@ class Assistant:
     def warm_up(self) -> None:
         """Build the lazy parts (BM25, stemmer) now, so the first reader doesn't wait."""
         if self.index.passages:
-            self.retriever.rank("warm up", self.retriever.index.passage_vectors()[0])
+            self.retriever.rank("warm up", self.index.faiss.reconstruct(0))
 
     @cached_property
     def topics(self) -> list[str]:

@@ -28,6 +28,8 @@ from .records import BuildReport, Passage
 FORMAT_VERSION = 2  # 2: sentence vectors pooled from the passage's own forward pass
 MANIFEST = "manifest.json"
 FIX = "run `assistant build` to rebuild it"
+HNSW_FROM = 30_000  # passages; recall@100 0.97 vs exact at efSearch 512 (bench/scale.py)
+HNSW_EF_SEARCH = 512
 
 
 @dataclass(frozen=True)
@@ -109,9 +111,13 @@ def load(index_dir: Path, model: str | None = None) -> Index:
             passages = tuple(_passage_from_json(json.loads(line)) for line in lines if line.strip())
     except (ValueError, TypeError, KeyError) as exc:
         raise IndexCorrupt(f"index file {paths['passages'].name} is unreadable ({type(exc).__name__}); {FIX}") from None
+    faiss.omp_set_num_threads(1)  # one query at a time: 2 OpenMP threads were 3-20x slower here
     try:
         vectors = faiss.read_index(str(paths["vectors"]))
-        sentence_vectors = np.load(paths["sentences"], allow_pickle=False)
+        if isinstance(vectors, faiss.IndexHNSW):
+            vectors.hnsw.efSearch = HNSW_EF_SEARCH
+        # memory-mapped: a query touches only its candidates' sentences (569 MB at 100k passages)
+        sentence_vectors = np.load(paths["sentences"], allow_pickle=False, mmap_mode="r")
     except (RuntimeError, ValueError, OSError, EOFError) as exc:
         raise IndexCorrupt(f"index vectors in {index_dir} are unreadable or truncated ({type(exc).__name__}); {FIX}") from None
     hashes = tuple(p.hash for p in passages)
@@ -126,7 +132,9 @@ def load(index_dir: Path, model: str | None = None) -> Index:
     if sentence_vectors.shape[0] != sum(sentence_counts):
         raise IndexCorrupt(f"index sentence vectors in {index_dir} do not match the passages; {FIX}")
     rows = tuple(int(x) for x in np.concatenate([[0], np.cumsum(sentence_counts)[:-1]])) if passages else ()
-    return Index(index_dir, manifest, passages, vectors, sentence_vectors.astype(np.float32, copy=False), rows)
+    if sentence_vectors.dtype != np.float32:
+        raise IndexCorrupt(f"index sentence vectors in {index_dir} are {sentence_vectors.dtype}, not float32; {FIX}")
+    return Index(index_dir, manifest, passages, vectors, sentence_vectors, rows)
 
 
 def is_current(index_dir: Path, corpus_dir: Path, model: str) -> bool:
@@ -206,14 +214,14 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
 
         vectors = np.stack([stored[p.hash][0] for p in passages]).astype(np.float32)
         sentence_vectors = np.concatenate([stored[p.hash][1] for p in passages]).astype(np.float32)
-        flat = faiss.IndexFlatIP(dim)
+        flat = vector_index(dim, len(vectors))
         flat.add(vectors)
 
         built_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         files = {"passages": f"passages-{version}.jsonl", "vectors": f"vectors-{version}.faiss", "sentences": f"sentences-{version}.npy"}
         _write_atomic(index_dir / files["passages"], lambda h: h.writelines(
-            (json.dumps(asdict(p), ensure_ascii=False) + "\n").encode() for p in passages))
+            (json.dumps(_passage_record(p), ensure_ascii=False) + "\n").encode() for p in passages))
         _write_atomic(index_dir / files["vectors"], lambda h: h.write(faiss.serialize_index(flat).tobytes()))
         _write_atomic(index_dir / files["sentences"], lambda h: np.save(h, sentence_vectors, allow_pickle=False))
         manifest = Manifest(FORMAT_VERSION, version, embedder.model_id, int(dim), corpus_print, built_at,
@@ -232,6 +240,24 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
             documents=len(documents),
             skipped=tuple(skipped),
         )
+
+
+def vector_index(dim: int, count: int):
+    """Exact inner product while it is fast; HNSW beyond HNSW_FROM passages, where exact
+    search passed 5 ms per query on this machine (bench/scale.py: 10.7 ms at 100k)."""
+    import faiss
+
+    if count < HNSW_FROM:
+        return faiss.IndexFlatIP(dim)
+    index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = 80
+    return index
+
+
+def _passage_record(p: Passage) -> dict:
+    # by hand: dataclasses.asdict recursed 2.5M times for 100k passages (13 s)
+    return {"id": p.id, "doc_slug": p.doc_slug, "doc_title": p.doc_title, "section": list(p.section), "text": p.text,
+            "url": p.url, "start": p.start, "end": p.end, "hash": p.hash, "sentences": [list(x) for x in p.sentences]}
 
 
 def _remove_stale(index_dir: Path, keep: set[str]) -> None:

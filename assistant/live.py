@@ -28,9 +28,17 @@ class LiveAssistant:
         self.embedder = embedder or Embedder(settings.model)
         self._current = Assistant.load(settings, embedder=self.embedder, build=build)
         self._current.warm_up()
+        # load the model now, beside whatever the server imports next, not on the first question
+        threading.Thread(target=self._load_model, name="model-loader", daemon=True).start()
         self._swap_lock = threading.Lock()
         self._stop = threading.Event()
         self.last_error: str | None = None
+
+    def _load_model(self) -> None:
+        try:
+            self.embedder.encode(["warm up"])
+        except AssistantError as exc:  # the first question will report it
+            log.warning("model not loaded at start-up: %s", exc)
 
     @property
     def current(self) -> Assistant:

@@ -88,6 +88,27 @@ class Retriever:
         return tuple(self._stemmer.stemWords(words))
 
     @cached_property
+    def _passage_matrix(self) -> np.ndarray:
+        """All passage vectors as one (n, dim) array: a zero-copy view of FAISS's own
+        storage (flat or HNSW) where possible."""
+        import faiss
+
+        index = self.index.faiss
+        storage = faiss.downcast_index(index.storage) if hasattr(index, "storage") else index
+        try:
+            return faiss.rev_swig_ptr(storage.get_xb(), storage.ntotal * storage.d).reshape(storage.ntotal, storage.d)
+        except (AttributeError, RuntimeError, TypeError):
+            return index.reconstruct_n(0, index.ntotal)
+
+    @cached_property
+    def _sentence_counts(self) -> np.ndarray:
+        return np.array([len(p.sentences) for p in self.index.passages], dtype=np.int64)
+
+    @cached_property
+    def _sentence_starts(self) -> np.ndarray:
+        return np.asarray(self.index.sentence_rows, dtype=np.int64)
+
+    @cached_property
     def _labels(self) -> list[frozenset[str]]:
         return [frozenset(self.terms(p.section[-1])) if p.section else frozenset() for p in self.index.passages]
 
@@ -110,15 +131,22 @@ class Retriever:
         cosine blended with its best sentence's cosine, so one sentence that answers
         the question lifts its paragraph."""
         k = min(self.index.faiss.ntotal, CANDIDATES)
-        _, rows = self.index.faiss.search(query_vector.reshape(1, -1).astype(np.float32), k)
-        lexical_top = np.argsort(-lexical)[:k][lexical[np.argsort(-lexical)[:k]] > 0]
+        query_vector = np.asarray(query_vector, dtype=np.float32)
+        _, rows = self.index.faiss.search(query_vector.reshape(1, -1), k)
+        top = np.argpartition(-lexical, k - 1)[:k] if len(lexical) > k else np.arange(len(lexical))
+        lexical_top = top[lexical[top] > 0]
         candidates = np.unique(np.concatenate([rows[0][rows[0] >= 0], lexical_top])).astype(np.int64)
-        vectors = np.stack([self.index.faiss.reconstruct(int(i)) for i in candidates])
-        passage_cos = vectors @ query_vector
-        sentence_cos = np.array([
-            float((self.index.sentence_vectors_of(int(i)) @ query_vector).max(initial=-1.0)) for i in candidates
-        ])
-        best_sentence = np.maximum(sentence_cos, passage_cos)
+        passage_cos = self._passage_matrix[candidates] @ query_vector
+        # every candidate's best sentence in one gather + matmul + segmented max
+        counts = self._sentence_counts[candidates]
+        with_sentences = counts > 0
+        best_sentence = passage_cos.copy()
+        if with_sentences.any():
+            n = counts[with_sentences]
+            starts = np.cumsum(n) - n
+            gather = np.repeat(self._sentence_starts[candidates[with_sentences]] - starts, n) + np.arange(n.sum())
+            sentence_cos = np.maximum.reduceat(self.index.sentence_vectors[gather] @ query_vector, starts)
+            best_sentence[with_sentences] = np.maximum(sentence_cos, passage_cos[with_sentences])
         return candidates, (1 - SENTENCE_WEIGHT) * passage_cos + SENTENCE_WEIGHT * best_sentence
 
     def rank(self, query: str, query_vector: np.ndarray) -> Ranking:

@@ -107,16 +107,18 @@ def chat_ui(live, settings: Settings):
 
 def create_app(settings: Settings | None = None, live=None):
     """The whole server. `live` (a LiveAssistant) is made from `settings` when not given."""
+    from .live import LiveAssistant
+
+    settings = settings or Settings.from_env()
+    live = live or LiveAssistant(settings)  # starts loading the model while gradio imports
+
     import gradio as gr
     from fastapi import Body, FastAPI, Header, HTTPException, Query
     from fastapi.responses import HTMLResponse, JSONResponse
 
     from .errors import AssistantError, IndexBusy
-    from .live import LiveAssistant
     from .widget import add_widget_routes
 
-    settings = settings or Settings.from_env()
-    live = live or LiveAssistant(settings)
     live.follow_index(settings.reload_seconds)
     if settings.watch_corpus:
         live.follow_corpus()

@@ -27,7 +27,7 @@ OVERLOAD_REQUESTS = 60
 
 async def _load(base: str, questions: list[str], clients: int, requests: int) -> dict:
     """`requests` GETs of /api/ask from `clients` concurrent workers; stops at the cap."""
-    latencies, statuses, exceptions = [], {}, 0
+    latencies, statuses, exceptions, slowest = [], {}, 0, {}
     next_request = 0
     deadline = time.perf_counter() + LEVEL_CAP_S
 
@@ -39,21 +39,25 @@ async def _load(base: str, questions: list[str], clients: int, requests: int) ->
             started = time.perf_counter()
             try:
                 response = await client.get(f"{base}/api/ask", params={"q": question})
-                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-            except httpx.HTTPError:
+                outcome = str(response.status_code)
+            except httpx.HTTPError as exc:
                 exceptions += 1
+                outcome = type(exc).__name__
             latencies.append(time.perf_counter() - started)
+            statuses[outcome] = statuses.get(outcome, 0) + 1
+            slowest[outcome] = max(slowest.get(outcome, 0.0), latencies[-1])
 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT_S) as client:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker(client) for _ in range(clients)))
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     return {"clients": clients, "sent": len(latencies), "seconds": elapsed,
-            "throughput_rps": statuses.get(200, 0) / elapsed, "ms": common.summary_ms(latencies),
-            "errors": exceptions + sum(n for status, n in statuses.items() if status != 200),
-            "exceptions": exceptions, "rejected_429_503": statuses.get(429, 0) + statuses.get(503, 0),
-            "statuses": {str(k): v for k, v in sorted(statuses.items())}}
+            "client_cpu_ms_per_request": cpu * 1000 / max(len(latencies), 1),
+            "throughput_rps": statuses.get("200", 0) / elapsed, "ms": common.summary_ms(latencies),
+            "errors": sum(n for outcome, n in statuses.items() if outcome != "200"), "exceptions": exceptions,
+            "rejected_429_503": statuses.get("429", 0) + statuses.get("503", 0), "statuses": dict(sorted(statuses.items())),
+            "slowest_ms": {outcome: seconds * 1000 for outcome, seconds in sorted(slowest.items())}}
 
 
 def _levels(base: str, questions: list[str], quick: bool) -> tuple[list[dict], list[float]]:
@@ -88,6 +92,10 @@ def run(quick: bool = False) -> dict:
             levels, encode = _levels(base, questions, quick)
         with app_server(root / "overload", ASSISTANT_RATE_LIMIT=Settings().rate_limit,
                         ASSISTANT_DATA_DIR=str(root / "overload" / "data")) as base:
+            # one question first, so the probe meets a warm server (the model loads on the
+            # first question; startup.py times that), then a pause for the 1-second window
+            httpx.get(f"{base}/api/ask", params={"q": questions[0]}, timeout=REQUEST_TIMEOUT_S * 4)
+            time.sleep(1.5)
             probe = asyncio.run(_load(base, questions, OVERLOAD_REQUESTS, OVERLOAD_REQUESTS))
     return {"query_cache": cache, "encode_ms": common.summary_ms(encode), "levels": levels,
             "overload": probe | {"rate_limit": Settings().rate_limit}}
@@ -109,19 +117,20 @@ def rows(results: dict) -> list[tuple[str, str, str]]:
     for label in ("@1", "@1 unique"):
         if label in by_key:
             ratio = by_key[label]["ms"]["p50"] / encode_p50
-            out.append(common.row(f"HTTP p50 {label} / encode p50", f"{ratio:.2f}", "≤ 1.5", ratio <= 1.5))
+            out.append(common.row(f"HTTP p50 {label} / encode p50", f"{ratio:.3f}", "≤ 1.5", ratio <= 1.5))
     if "@16 unique" in by_key:
         level = by_key["@16 unique"]
         gain = level["throughput_rps"] * encode_p50 / 1000
         out.append(common.row("throughput @16 unique ÷ (1 / encode p50)", f"{gain:.2f}×", "≥ 1.5×", gain >= 1.5))
         tail = level["ms"]["p99"] / level["ms"]["p50"]
         out.append(common.row("p99 / p50 @16 unique", f"{tail:.1f}", "≤ 10", tail <= 10))
+        out.append(common.row("load generator's own CPU per request @16 unique (same 2 cores)",
+                              f"{level['client_cpu_ms_per_request']:.1f} ms"))
     probe = results["overload"]
     answered = probe["statuses"]
-    unexpected = probe["exceptions"] + sum(n for s, n in answered.items() if s not in ("200", "429", "503"))
-    out.append(common.row(f"overload: {probe['sent']} at once, limit {probe['rate_limit']}",
-                          ", ".join(f"{n} × {s}" for s, n in answered.items()) + f", {probe['exceptions']} timeouts/errors",
-                          "only 200/429/503", unexpected == 0))
-    out.append(common.row("overload: slowest answer", f"{probe['ms']['max'] / 1000:.2f} s", "≤ 5 s",
-                          probe["ms"]["max"] <= 5000))
+    unexpected = sum(n for s, n in answered.items() if s not in ("200", "429", "503"))
+    out.append(common.row(f"overload: {probe['sent']} at once on a warm server, limit {probe['rate_limit']}",
+                          ", ".join(f"{n} × {s}" for s, n in answered.items()), "only 200/429/503", unexpected == 0))
+    slowest = ", ".join(f"{s} {ms / 1000:.2f} s" for s, ms in probe["slowest_ms"].items())
+    out.append(common.row("overload: slowest answer, by status", slowest, "≤ 5 s", probe["ms"]["max"] <= 5000))
     return out

@@ -96,7 +96,7 @@ def rows(results: dict) -> list[tuple[str, str, str]]:
     return [
         common.row(f"encode p50 / p95 (bare model, {n})", f"{encode['p50']:.1f} / {encode['p95']:.1f} ms"),
         common.row(f"ask p50 / p95 (cold: {cache})", f"{ask['p50']:.1f} / {ask['p95']:.1f} ms"),
-        common.row("ask p50 / encode p50", f"{ratio:.2f}", "≤ 1.3", ratio <= 1.3),
+        common.row("ask p50 / encode p50", f"{ratio:.3f}", "≤ 1.3", ratio <= 1.3),
         common.row("ask − encode (p50s)", f"{ask['p50'] - encode['p50']:.1f} ms"),
         common.row(f"encode p50 / p95, torch 1 thread (default {results['torch_threads']})",
                    f"{one['p50']:.1f} / {one['p95']:.1f} ms"),

@@ -130,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     report["seconds"] = time.perf_counter() - started
     where = save(report, args.quick)
     print(common.format_table(table))
-    print(f"\n{report['seconds']:.0f} s in all; load average at start {report['machine']['load_average_at_start']}; "
-          f"results in {where}")
+    load = " ".join(f"{x:.1f}" for x in report["machine"]["load_average_at_start"])
+    print(f"\n{report['seconds']:.0f} s in all; load average at start {load}; results in {where}")
     return 1 if any("error" in outcome for outcome in report["sections"].values()) else 0
 
 

@@ -359,3 +359,26 @@ def test_a_corpus_of_only_binary_files_is_a_corpus_error(tmp_path):
     (corpus / "blob.txt").write_bytes(b"\x00" * 100)
     with pytest.raises(CorpusError):
         index_store.build(corpus, tmp_path / "index", FakeEmbedder())
+
+
+def test_past_the_threshold_the_index_is_hnsw_and_answers_like_the_exact_one(corpus_dir, tmp_path, monkeypatch):
+    import faiss
+
+    from assistant.engine import Assistant
+    from assistant.settings import Settings
+
+    exact = index_store.build(corpus_dir, tmp_path / "exact", FakeEmbedder())
+    monkeypatch.setattr(index_store, "HNSW_FROM", 5)
+    approx = index_store.build(corpus_dir, tmp_path / "hnsw", FakeEmbedder())
+    assert exact.passages == approx.passages
+    loaded = index_store.load(tmp_path / "hnsw")
+    assert isinstance(loaded.faiss, faiss.IndexHNSW) and loaded.faiss.hnsw.efSearch == index_store.HNSW_EF_SEARCH
+    assert isinstance(index_store.load(tmp_path / "exact").faiss, faiss.IndexFlatIP)
+    settings = Settings(corpus_dir=corpus_dir)
+    answers = {name: Assistant(index_store.load(tmp_path / name), FakeEmbedder(), settings).ask("crow's feet around the eyes")
+               for name in ("exact", "hnsw")}
+    assert [c.passage_id for c in answers["hnsw"].citations] == [c.passage_id for c in answers["exact"].citations]
+    # an incremental build over an HNSW index reuses its stored vectors
+    (corpus_dir / "more.txt").write_text("More\n\nAnother paragraph about chins.\n")
+    again = index_store.build(corpus_dir, tmp_path / "hnsw", FakeEmbedder())
+    assert (again.embedded, again.reused) == (1, approx.passages)

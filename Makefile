@@ -35,10 +35,10 @@ test: install browser
 	$(BIN)/python -m pytest -q
 
 # Not part of `make test`: minutes of load on the shared machine. Prints a table and
-# writes bench/results/<date>.json.
+# writes bench/results/<date>.json. `make bench BENCH_ARGS=--quick` for a smoke test.
 bench: install
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench]'
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 eval: install
 	$(BIN)/assistant eval tests/eval/dev.jsonl

@@ -28,11 +28,14 @@ class LiveAssistant:
         self.embedder = embedder or Embedder(settings.model)
         self._current = Assistant.load(settings, embedder=self.embedder, build=build)
         self._current.warm_up()
-        # load the model now, beside whatever the server imports next, not on the first question
-        threading.Thread(target=self._load_model, name="model-loader", daemon=True).start()
         self._swap_lock = threading.Lock()
         self._stop = threading.Event()
         self.last_error: str | None = None
+
+    def load_model_in_background(self) -> None:
+        """Load the model now rather than on the first question. Call it once the server's
+        own imports are done: loading beside gradio's import slowed both (GIL, 2 cores)."""
+        threading.Thread(target=self._load_model, name="model-loader", daemon=True).start()
 
     def _load_model(self) -> None:
         try:

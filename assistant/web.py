@@ -110,7 +110,7 @@ def create_app(settings: Settings | None = None, live=None):
     from .live import LiveAssistant
 
     settings = settings or Settings.from_env()
-    live = live or LiveAssistant(settings)  # starts loading the model while gradio imports
+    live = live or LiveAssistant(settings)
 
     import gradio as gr
     from fastapi import Body, FastAPI, Header, HTTPException, Query
@@ -181,6 +181,7 @@ def create_app(settings: Settings | None = None, live=None):
     demo = chat_ui(live, settings)
     demo.queue(max_size=64, api_open=False, default_concurrency_limit=4)
     app = gr.mount_gradio_app(app, demo, path="/", ssr_mode=False, footer_links=[], css=CSS)
+    live.load_model_in_background()
     return harden(app, settings)
 
 

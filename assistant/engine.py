@@ -10,8 +10,7 @@ from functools import cached_property
 from . import answer as composer
 from . import followup, index as index_store
 from .embed import Embedder
-from .errors import IndexNotFound
-from .question import clean
+from .question import clean, readable
 from .records import Answer, BuildReport
 from .retrieve import Ranking, Retriever, blend
 from .settings import Settings
@@ -72,7 +71,7 @@ class Assistant:
         for original, question, query in zip(questions, cleaned, queries):
             ranking = self.retriever.rank(query, vectors[query])
             alone = ranking if query == question else self.retriever.rank(question, vectors[question])
-            answers.append(self._answer(str(original), query, ranking, alone, vectors[question]))
+            answers.append(self._answer(readable(original), query, ranking, alone, vectors[question]))
         return answers
 
     def rank(self, question: str) -> Ranking:
@@ -95,5 +94,3 @@ def ensure_built(settings: Settings, embedder: Embedder, progress: bool = False)
     """Build or update the index for `settings`; a no-op report when it is current."""
     return index_store.build(settings.corpus_dir, settings.index_dir, embedder, progress=progress)
 
-
-__all__ = ["Assistant", "IndexNotFound", "ensure_built"]

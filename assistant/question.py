@@ -13,14 +13,20 @@ from .errors import InvalidQuestion
 EXAMPLE = "What are crow's feet?"
 
 
-def clean(raw: object, max_chars: int) -> str:
-    """The question as it will be searched; raises InvalidQuestion if empty or too long."""
+def readable(raw: object) -> str:
+    """Any input as a string that encodes to UTF-8 (invalid bytes become U+FFFD, lone
+    surrogates "?"), so echoing it back can never fail."""
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", errors="replace")
     text = "" if raw is None else str(raw)
+    return text.encode("utf-8", errors="replace").decode("utf-8")
+
+
+def clean(raw: object, max_chars: int) -> str:
+    """The question as it will be searched; raises InvalidQuestion if empty or too long."""
+    text = readable(raw)
     if len(text) > max_chars * 4:  # don't spend time normalising a pasted book
         raise InvalidQuestion(_too_long(len(text), max_chars))
-    text = text.encode("utf-8", errors="replace").decode("utf-8")
     text = unicodedata.normalize("NFKC", text)
     text = "".join(
         " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch

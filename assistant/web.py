@@ -64,10 +64,11 @@ def chat_ui(live, settings: Settings):
     import gradio as gr
 
     from . import feedback
+    from .question import readable
     from .render import escape_markdown, passage_ids_in
 
     def submit(message: str, shown: list, asked: list):
-        message = message or ""
+        message = readable(message)
         try:
             reply = as_markdown(live.current.ask(message, history=asked))
         except InvalidQuestion as exc:

@@ -99,3 +99,10 @@ def test_reindexing_over_http_is_disabled_without_an_admin_token(server):
     response = httpx.post(f"{server}/api/reindex", headers={"Authorization": "Bearer anything"})
     assert response.status_code == 404
     assert "ASSISTANT_ADMIN_TOKEN" in response.json()["detail"]
+
+
+def test_a_lone_surrogate_in_a_json_body_is_answered_not_a_500(server):
+    response = httpx.post(f"{server}/api/ask", content=b'{"question": "wrinkles \\ud800 crow\'s feet"}',
+                          headers={"content-type": "application/json"})
+    assert response.status_code == 200
+    assert response.json()["question"] == "wrinkles ? crow's feet"

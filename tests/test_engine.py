@@ -10,6 +10,7 @@ import pytest
 from assistant.errors import InvalidQuestion
 from assistant.evaluate import read_questions
 from assistant.passages import MAX_CHARS
+from assistant.question import readable
 from assistant.records import Answer
 
 from conftest import EVAL_DIR
@@ -169,7 +170,8 @@ def test_ask_batch_takes_a_history_per_question(real_assistant):
 def test_odd_and_hostile_input_gets_an_answer_not_an_exception(real_assistant, question):
     answer = real_assistant.ask(question)
     assert isinstance(answer, Answer)
-    assert answer.question == question
+    assert answer.question == readable(question)  # echoed as-is, but always valid UTF-8
+    answer.question.encode("utf-8")
     assert isinstance(answer.text, str) and answer.text
     if not answer.answerable:
         assert answer.citations == () and "doesn't cover" in answer.text

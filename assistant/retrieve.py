@@ -118,10 +118,11 @@ class Retriever:
         labels = self._labels
         return np.array([len(labels[i] & wanted) / len(labels[i]) if labels[i] else 0.0 for i in rows])
 
-    def lexical_scores(self, query: str) -> np.ndarray:
+    def lexical_scores(self, terms: tuple[str, ...]) -> np.ndarray:
+        """BM25 score of every passage for the query's stemmed content words."""
         model, tokenizer = self._bm25
         vocab = tokenizer.get_vocab_dict()
-        ids = [vocab[t] for t in self.terms(query) if t in vocab]
+        ids = [vocab[t] for t in terms if t in vocab]
         if not ids:
             return np.zeros(len(self.index.passages), dtype=np.float32)
         return np.asarray(model.get_scores(ids), dtype=np.float32)
@@ -150,10 +151,10 @@ class Retriever:
         return candidates, (1 - SENTENCE_WEIGHT) * passage_cos + SENTENCE_WEIGHT * best_sentence
 
     def rank(self, query: str, query_vector: np.ndarray) -> Ranking:
-        lexical_all = self.lexical_scores(query)
+        terms = self.terms(query)  # stemmed once, for BM25, headings and answerability
+        lexical_all = self.lexical_scores(terms)
         rows, dense = self.dense_scores(query_vector, lexical_all)
         lexical = lexical_all[rows]
-        terms = self.terms(query)
         fused = self._fuse(dense, lexical) + SECTION_WEIGHT * self.section_scores(rows, terms)
         order = np.argsort(-fused, kind="stable")
         passages = self.index.passages

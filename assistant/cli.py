@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import AssistantError, InvalidQuestion
+from .errors import AssistantError, InvalidArgument, InvalidQuestion
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -49,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     _common(watch)
     watch.add_argument("--json", action="store_true", help="one JSON report per rebuild")
 
+    insights = commands.add_parser("insights", help="what readers asked: top questions, unanswered ones, feedback")
+    insights.add_argument("--days", type=int, default=30, help="look back this many days (default 30)")
+    insights.add_argument("--top", type=int, default=20, help="how many question groups to list (default 20)")
+    insights.add_argument("--db", type=Path, help="the question log (env ASSISTANT_DB; default ./data/questions.db)")
+    insights.add_argument("--json", action="store_true", help="print one JSON object")
+
     serve = commands.add_parser("serve", help="the chat UI and API on http://HOST:PORT")
     _common(serve)
     serve.add_argument("--watch", action="store_true", default=None,
@@ -61,7 +67,8 @@ def _parser() -> argparse.ArgumentParser:
 def _settings(args):
     from .settings import Settings
 
-    return Settings.from_env(corpus_dir=args.corpus, index_dir=args.index, host=getattr(args, "host", None),
+    return Settings.from_env(corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index", None),
+                             db_path=getattr(args, "db", None), host=getattr(args, "host", None),
                              port=getattr(args, "port", None), watch_corpus=getattr(args, "watch", None))
 
 
@@ -171,6 +178,26 @@ def _watch(args) -> int:
     return 0
 
 
+def _insights(args) -> int:
+    from datetime import datetime, timedelta, timezone
+
+    from . import insights, questionlog
+    from .embed import Embedder
+
+    if args.days < 1 or args.top < 1:
+        raise InvalidArgument("--days and --top must be at least 1")
+    settings = _settings(args)
+    now = datetime.now(timezone.utc)
+    rows = questionlog.read(settings.question_db, since=now - timedelta(days=args.days))
+    embedder = Embedder(settings.model)  # loads the model on first use: not at all for an empty log
+    report = insights.summarize(rows, embedder.encode, args.days, now=now, top=args.top)
+    print(json.dumps(insights.as_json(report), ensure_ascii=False) if args.json else insights.as_text(report))
+    if not rows and not args.json:
+        print(f"(nothing recorded in {settings.question_db} yet" +
+              ("; question logging is off: ASSISTANT_LOG_QUESTIONS=0)" if not settings.log_questions else ")"), file=sys.stderr)
+    return 0
+
+
 def _serve(args) -> int:
     from .web import serve
 
@@ -182,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     for stream in (sys.stdout, sys.stderr):
         stream.reconfigure(errors="replace")
-    handler = {"build": _build, "ask": _ask, "eval": _eval, "ingest": _ingest, "watch": _watch, "serve": _serve}[args.command]
+    handler = {"build": _build, "ask": _ask, "eval": _eval, "ingest": _ingest, "watch": _watch, "insights": _insights,
+               "serve": _serve}[args.command]
     try:
         return handler(args)
     except AssistantError as exc:

@@ -32,3 +32,7 @@ class ModelUnavailable(AssistantError):
 
 class InvalidQuestion(AssistantError):
     """A question that can't be answered as asked (empty, too long)."""
+
+
+class InvalidArgument(AssistantError):
+    """A command-line value outside what the command accepts."""

@@ -63,15 +63,8 @@ def citation_markdown(c: Citation) -> str:
     return f"**[{c.n}]** [{label}]({target}) · *{escape_markdown(c.doc_title)}*\n> {quote}"
 
 
-def passage_ids_in(markdown: str) -> list[str]:
-    """The passage ids an as_markdown() answer cites (kept in an HTML comment)."""
-    match = re.search(r"<!-- passages: (.*?) -->", markdown)
-    return match.group(1).split() if match else []
-
-
 def as_markdown(answer: Answer) -> str:
     body = escape_markdown(answer.text)
     if not answer.citations:
         return body
-    ids = " ".join(c.passage_id.replace("--", "") for c in answer.citations)
-    return body + "\n\n" + "\n\n".join(citation_markdown(c) for c in answer.citations) + f"\n\n<!-- passages: {ids} -->"
+    return body + "\n\n" + "\n\n".join(citation_markdown(c) for c in answer.citations)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -33,6 +33,26 @@ class Ranking:
     known_terms: tuple[str, ...]  # those that occur in the corpus
 
 
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN_PLUS  # the 33-word STOPWORDS_EN keeps "what", "how", "when"
+
+    return frozenset(STOPWORDS_EN_PLUS)
+
+
+def content_terms(text: str) -> tuple[str, ...]:
+    """A text's stemmed content words, as BM25 sees them: "What are crow's feet?" -> ("crow", "feet")."""
+    stopwords = _stopwords()
+    return tuple(_stemmer().stemWords([w for w in _WORD.findall(text.casefold()) if w not in stopwords]))
+
+
 def blend(primary: Ranking, secondary: Ranking, weight: float) -> Ranking:
     """Rank by primary score + weight x secondary score (a passage missing from one
     ranking scores 0 there). Used for follow-ups: the reader's own words lead, the
@@ -56,23 +76,11 @@ class Retriever:
         self.fusion = fusion
 
     @cached_property
-    def _stemmer(self):
-        import Stemmer
-
-        return Stemmer.Stemmer("english")
-
-    @cached_property
-    def _stopwords(self) -> frozenset[str]:
-        from bm25s.stopwords import STOPWORDS_EN_PLUS  # the 33-word STOPWORDS_EN keeps "what", "how", "when"
-
-        return frozenset(STOPWORDS_EN_PLUS)
-
-    @cached_property
     def _bm25(self):
         import bm25s
         from bm25s.tokenization import Tokenizer
 
-        tokenizer = Tokenizer(stemmer=self._stemmer, stopwords=sorted(self._stopwords))
+        tokenizer = Tokenizer(stemmer=_stemmer(), stopwords=sorted(_stopwords()))
         texts = [f"{context_line(p.doc_title, p.section)}\n{p.text}" for p in self.index.passages]
         ids = tokenizer.tokenize(texts, update_vocab=True, return_as="ids", show_progress=False)
         model = bm25s.BM25()
@@ -84,8 +92,7 @@ class Retriever:
         return frozenset(t for t in self._bm25[1].get_vocab_dict() if t)
 
     def terms(self, text: str) -> tuple[str, ...]:
-        words = [w for w in _WORD.findall(text.casefold()) if w not in self._stopwords]
-        return tuple(self._stemmer.stemWords(words))
+        return content_terms(text)
 
     @cached_property
     def _passage_matrix(self) -> np.ndarray:

@@ -1,9 +1,12 @@
 """HTTP hardening as plain ASGI middleware: a per-client rate limit (the `limits`
-library), a request body cap, and frame-ancestors / nosniff headers. CORS is
+library), a request body cap, frame-ancestors / nosniff headers, and the owner's
+login in front of /insights. CORS is
 Starlette's own CORSMiddleware, configured in web.py. No request content is logged.
 """
 from __future__ import annotations
 
+import base64
+import hmac
 import json
 import math
 import time
@@ -105,3 +108,54 @@ class SecurityHeaders:
             await send(message)
 
         return await self.app(scope, receive, with_headers)
+
+
+def is_owner(authorization: str, token: str) -> bool:
+    """`Bearer <token>`, or Basic with any user name and <token> as the password (what
+    a browser's login prompt sends). Always False when no token is configured."""
+    if not token:
+        return False
+    scheme, _, value = authorization.strip().partition(" ")
+    if scheme.lower() == "bearer":
+        given = value.strip()
+    elif scheme.lower() == "basic":
+        try:
+            given = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")[2]
+        except (ValueError, UnicodeDecodeError):
+            return False
+    else:
+        return False
+    return hmac.compare_digest(given.encode(), token.encode())
+
+
+class OwnerOnly:
+    """Everything under `prefix` needs the admin token: 403 when none is configured,
+    401 with a Basic challenge (the browser's login prompt) when it is missing or wrong.
+    Responses are marked no-store: they show what readers asked."""
+
+    def __init__(self, app, prefix: str, token: str):
+        self.app = app
+        self.prefix = prefix.rstrip("/")
+        self.token = token
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "")
+        if scope["type"] not in ("http", "websocket") or not (path == self.prefix or path.startswith(self.prefix + "/")):
+            return await self.app(scope, receive, send)
+        authorization = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
+        if not is_owner(authorization, self.token):
+            if scope["type"] == "websocket":
+                return await send({"type": "websocket.close", "code": 1008})
+            if not self.token:
+                return await _send_json(send, 403, {"error": "The insights page is off: set ASSISTANT_ADMIN_TOKEN, then sign in with it."})
+            return await _send_json(send, 401, {"error": "Sign in with the admin token (any user name, the token as password), "
+                                                         "or send Authorization: Bearer <token>."},
+                                    [(b"www-authenticate", b'Basic realm="Article assistant owner", charset="UTF-8"')])
+
+        async def private(message):
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"]
+                message = {**message, "headers": headers + [(b"cache-control", b"no-store")]}
+            await send(message)
+
+        return await self.app(scope, receive, private)

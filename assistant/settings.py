@@ -27,6 +27,13 @@ class Settings:
     admin_token: str = ""  # enables POST /api/reindex (Bearer token); empty = disabled
     watch_corpus: bool = False  # the server rebuilds itself when corpus files change
     reload_seconds: float = 2.0  # how often a server looks for an index built elsewhere
+    log_questions: bool = True  # record readers' questions and feedback for `assistant insights`
+    db_path: Path | None = None  # the question log; None = data_dir / "questions.db"
+    retention_days: int = 90  # questions older than this are deleted from the log
+
+    @property
+    def question_db(self) -> Path:
+        return self.db_path or self.data_dir / "questions.db"
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -44,13 +51,20 @@ class Settings:
             "rate_limit": env.get("ASSISTANT_RATE_LIMIT") or None,
             "admin_token": env.get("ASSISTANT_ADMIN_TOKEN") or None,
             "watch_corpus": env.get("ASSISTANT_WATCH", "").lower() in ("1", "true", "yes") or None,
+            "log_questions": False if env.get("ASSISTANT_LOG_QUESTIONS", "").strip().lower() in ("0", "false", "no", "off") else None,
+            "db_path": Path(env["ASSISTANT_DB"]) if env.get("ASSISTANT_DB") else None,
+            "retention_days": int(env["ASSISTANT_RETENTION_DAYS"]) if _positive(env.get("ASSISTANT_RETENTION_DAYS")) else None,
         }
         # an unset flag (None) must not hide the environment variable behind it
         chosen = {k: v for k, v in from_env.items() if v is not None} | {k: v for k, v in overrides.items() if v is not None}
-        for key in ("corpus_dir", "index_dir", "data_dir"):
+        for key in ("corpus_dir", "index_dir", "data_dir", "db_path"):
             if key in chosen:
                 chosen[key] = Path(chosen[key])
         return replace(settings, **chosen)
+
+
+def _positive(raw: str | None) -> bool:
+    return bool(raw) and raw.strip().isdigit() and int(raw) > 0
 
 
 def _origins(raw: str) -> tuple[str, ...]:

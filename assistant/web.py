@@ -4,8 +4,9 @@ HTTP <-> engine calls; retrieval lives in the engine.
 """
 from __future__ import annotations
 
-import hmac
+import atexit
 import html
+import time
 
 from .errors import InvalidQuestion
 from .passages import slugify
@@ -58,30 +59,37 @@ def freshness(assistant) -> str:
             f"{articles} article{'s' if articles != 1 else ''}, {len(assistant.index.passages)} passages.")
 
 
-def chat_ui(live, settings: Settings):
+def chat_ui(live, settings: Settings, questions):
     """The chat page: the reader's message is shown escaped (as text, never markup),
-    the raw questions are kept in a State for follow-ups, answers are as_markdown()."""
+    the raw questions are kept in a State for follow-ups, answers are as_markdown().
+    `questions` (the question log) records each turn; thumbs become its feedback."""
+    import time
+
     import gradio as gr
 
-    from . import feedback
     from .question import readable
-    from .render import escape_markdown, passage_ids_in
+    from .questionlog import Feedback
+    from .render import escape_markdown
 
-    def submit(message: str, shown: list, asked: list):
+    def submit(message: str, shown: list, asked: list, ids: list):
         message = readable(message)
+        question_id = None
         try:
-            reply = as_markdown(live.current.ask(message, history=asked))
+            started = time.perf_counter()
+            answer = live.current.ask(message, history=asked)
+            question_id = questions.record(answer, time.perf_counter() - started, "chat")
+            reply = as_markdown(answer)
         except InvalidQuestion as exc:
             reply = escape_markdown(str(exc))
         bubble = escape_markdown(message[: settings.max_question_chars]) or "…"
-        return "", shown + [{"role": "user", "content": bubble}, {"role": "assistant", "content": reply}], asked + [message]
+        shown = shown + [{"role": "user", "content": bubble}, {"role": "assistant", "content": reply}]
+        return "", shown, asked + [message], ids + [question_id]
 
-    def on_like(vote: gr.LikeData, shown: list, asked: list) -> None:
+    def on_like(vote: gr.LikeData, ids: list) -> None:
         index = vote.index[0] if isinstance(vote.index, (list, tuple)) else vote.index
         turn = index // 2
-        content = shown[index].get("content", "") if 0 <= index < len(shown) else ""
-        feedback.record(settings.data_dir / "feedback.jsonl", asked[turn] if turn < len(asked) else "",
-                        bool(vote.liked), passage_ids_in(content if isinstance(content, str) else ""))
+        if vote.liked in (True, False) and 0 <= turn < len(ids) and ids[turn]:
+            questions.feedback(Feedback(ids[turn], vote.liked))
 
     # Gradio injects LikeData by the annotation's type; with postponed annotations
     # and a lazily imported gradio it can't resolve the string, so give it the class.
@@ -91,17 +99,19 @@ def chat_ui(live, settings: Settings):
         gr.Markdown(f"## Ask this article\n{NOTE}")
         fresh = gr.Markdown(freshness(live.current), elem_id="freshness")
         asked = gr.State([])
+        ids = gr.State([])  # the question log's id of each turn, for thumbs
         chatbot = gr.Chatbot(label="Article assistant", sanitize_html=True, render_markdown=True, height="65vh",
-                             min_height=300, feedback_options=("Like", "Dislike"), elem_id="chat")
+                             min_height=300, feedback_options=("Like", "Dislike") if questions.enabled else None,
+                             elem_id="chat")
         with gr.Row(equal_height=True):
             box = gr.Textbox(placeholder="Ask about wrinkles, collagen, sun protection…", show_label=False,
                              max_length=settings.max_question_chars, scale=5, autofocus=True, elem_id="question")
             send = gr.Button("Ask", variant="primary", scale=1, min_width=80)
         gr.Examples(example_questions(live.current), inputs=box, label="Try")
-        gr.ClearButton([box, chatbot, asked], value="New conversation", size="sm")
+        gr.ClearButton([box, chatbot, asked, ids], value="New conversation", size="sm")
         for trigger in (box.submit, send.click):
-            trigger(submit, [box, chatbot, asked], [box, chatbot, asked], api_visibility="private")
-        chatbot.like(on_like, [chatbot, asked], None, api_visibility="private")
+            trigger(submit, [box, chatbot, asked, ids], [box, chatbot, asked, ids], api_visibility="private")
+        chatbot.like(on_like, [ids], None, api_visibility="private")
         demo.load(lambda: freshness(live.current), None, fresh, api_visibility="private")
     return demo
 
@@ -117,9 +127,14 @@ def create_app(settings: Settings | None = None, live=None):
     from fastapi import Body, FastAPI, Header, HTTPException, Query
     from fastapi.responses import HTMLResponse, JSONResponse
 
+    from .dashboard import insights_ui
     from .errors import AssistantError, IndexBusy
+    from .questionlog import Feedback, open_log
+    from .security import is_owner
     from .widget import add_widget_routes
 
+    questions = open_log(settings)
+    atexit.register(questions.close)  # what is queued is written before the process exits
     live.follow_index(settings.reload_seconds)
     if settings.watch_corpus:
         live.follow_corpus()
@@ -128,11 +143,14 @@ def create_app(settings: Settings | None = None, live=None):
     def answer_json(question: str, history: list | None) -> JSONResponse:
         assistant = live.current  # one index for the whole request, even if a swap happens
         try:
+            started = time.perf_counter()
             answer = assistant.ask(question, history=history)
         except InvalidQuestion as exc:
             status = 413 if len(question) > settings.max_question_chars else 422
             return JSONResponse({"error": str(exc)}, status_code=status)
-        return JSONResponse(as_json(answer) | {"index_version": assistant.index.manifest.version})
+        question_id = questions.record(answer, time.perf_counter() - started, "api")
+        logged = {"question_id": question_id} if question_id else {}
+        return JSONResponse(as_json(answer) | {"index_version": assistant.index.manifest.version} | logged)
 
     @app.get("/api/ask")
     def ask_get(q: str = Query("", description="the question")):
@@ -142,14 +160,29 @@ def create_app(settings: Settings | None = None, live=None):
     def ask_post(question: str = Body("", embed=True), history: list = Body(default_factory=list, embed=True)):
         return answer_json(question, history)
 
+    @app.post("/api/feedback")
+    def give_feedback(payload: object = Body(None)):
+        """Thumbs on an answer: {"question_id": from /api/ask, "helpful": bool, "comment": optional, ≤ 500 chars}."""
+        if not questions.enabled:
+            return JSONResponse({"error": "Feedback is not recorded here: question logging is off."}, status_code=404)
+        try:
+            feedback = Feedback.parse(payload)
+        except AssistantError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=422)
+        saved = questions.feedback(feedback)
+        if saved is None:
+            return JSONResponse({"error": "Feedback could not be saved just now; please try again later."}, status_code=503)
+        if not saved:
+            return JSONResponse({"error": "No such question (it may be older than the log keeps)."}, status_code=404)
+        return {"recorded": True}
+
     @app.post("/api/reindex")
     def reindex(authorization: str = Header("")):
         """Rebuild from the corpus and swap the new index in (a CMS webhook).
         Needs `Authorization: Bearer $ASSISTANT_ADMIN_TOKEN`; disabled without a token."""
         if not settings.admin_token:
             raise HTTPException(404, "reindexing over HTTP is disabled: set ASSISTANT_ADMIN_TOKEN to enable it")
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), settings.admin_token.encode()):
+        if not is_owner(authorization, settings.admin_token):
             raise HTTPException(401, "wrong or missing bearer token", headers={"WWW-Authenticate": "Bearer"})
         try:
             report = live.rebuild()
@@ -179,7 +212,10 @@ def create_app(settings: Settings | None = None, live=None):
         return HTMLResponse(page)
 
     add_widget_routes(app, settings)
-    demo = chat_ui(live, settings)
+    dashboard = insights_ui(settings, lambda texts: live.current.embedder.encode(texts), questions)
+    dashboard.queue(max_size=16, api_open=False, default_concurrency_limit=1)
+    app = gr.mount_gradio_app(app, dashboard, path="/insights", ssr_mode=False, footer_links=[])  # before "/"
+    demo = chat_ui(live, settings, questions)
     demo.queue(max_size=64, api_open=False, default_concurrency_limit=4)
     app = gr.mount_gradio_app(app, demo, path="/", ssr_mode=False, footer_links=[], css=CSS)
     live.load_model_in_background()
@@ -191,11 +227,12 @@ def harden(app, settings: Settings):
     import limits  # noqa: F401  (fail at start-up, not on the first request, if it is missing)
     from starlette.middleware.cors import CORSMiddleware
 
-    from .security import BodyLimit, RateLimit, SecurityHeaders
+    from .security import BodyLimit, OwnerOnly, RateLimit, SecurityHeaders
 
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins), allow_methods=["GET", "POST"],
                        allow_headers=["content-type"], max_age=600)
     app.add_middleware(SecurityHeaders, allowed_origins=settings.allowed_origins)
+    app.add_middleware(OwnerOnly, prefix="/insights", token=settings.admin_token)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimit, rate=settings.rate_limit)
     return app

@@ -1,0 +1,96 @@
+"""The owner's /insights page: a Gradio app with the `assistant insights` figures as
+charts (questions per day, answered vs refused, helpful ratio) and tables. It only
+reads the log and draws; the figures come from insights.summarize, and the login in
+front of it is security.OwnerOnly.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from . import insights, questionlog
+from .errors import AssistantError
+from .records import Insights
+from .settings import Settings
+
+PERIODS = [7, 30, 90]
+
+
+def summary_markdown(report: Insights, log_state: str) -> str:
+    rated = report.helpful + report.unhelpful
+    rate = "n/a" if report.answer_rate is None else f"{report.answer_rate:.0%}"
+    ratio = "n/a" if report.helpful_ratio is None else f"{report.helpful_ratio:.0%}"
+    lines = [f"**{report.questions}** questions since {report.since} · **{rate}** answered "
+             f"({report.refused} refused) · helpful ratio **{ratio}** ({rated} ratings)"]
+    if report.median_latency_ms is not None:
+        lines[0] += f" · median answer {report.median_latency_ms:.0f} ms"
+    if log_state:
+        lines.append(f"⚠ {log_state}")
+    return "\n\n".join(lines)
+
+
+def tables(report: Insights):
+    """The report as the page's DataFrames: three for charts, three for tables."""
+    import pandas as pd
+
+    days = pd.DataFrame([vars(d) for d in report.per_day], columns=["date", "questions", "answered", "refused", "helpful", "unhelpful"])
+    days["date"] = pd.to_datetime(days["date"])
+    outcome = days.melt(id_vars="date", value_vars=["answered", "refused"], var_name="outcome", value_name="count")
+    total = (days["helpful"] + days["unhelpful"]).clip(lower=1)  # a day without ratings draws no bar
+    ratio = pd.DataFrame({"date": days["date"], "helpful": days["helpful"] / total, "unhelpful": days["unhelpful"] / total})
+    ratio = ratio.melt(id_vars="date", value_vars=["helpful", "unhelpful"], var_name="verdict", value_name="share")
+    top = pd.DataFrame([[g.question, g.count, g.answered, g.helpful, g.unhelpful, " · ".join(g.variants[1:]), _minute(g.last_asked)]
+                        for g in report.top_questions],
+                       columns=["question", "asked", "answered", "helpful", "unhelpful", "also asked as", "last asked"])
+    gaps = pd.DataFrame([[g.question, g.count, " · ".join(g.variants[1:]), _minute(g.last_asked)] for g in report.unanswered],
+                        columns=["question", "asked", "also asked as", "last asked"])
+
+    unhelpful = pd.DataFrame([[_minute(r.asked_at), r.question, r.comment, ", ".join(r.passage_ids) or "(refused)"]
+                              for r in report.unhelpful_answers], columns=["asked", "question", "comment", "cited passages"])
+    return days[["date", "questions"]], outcome, ratio, top, gaps, unhelpful
+
+
+def _minute(stamp: str) -> str:
+    return stamp[:16].replace("T", " ")
+
+
+def insights_ui(settings: Settings, encode, question_log):
+    """The Blocks app mounted at /insights. `encode` embeds questions for grouping;
+    `question_log` tells whether recording is on and working."""
+    import gradio as gr
+
+    memo = insights.Memo(encode)
+
+    def load(days: int):
+        days = int(days or 30)
+        now = datetime.now(timezone.utc)
+        try:
+            rows = questionlog.read(settings.question_db, since=now - timedelta(days=days))
+        except AssistantError as exc:
+            rows, problem = [], str(exc)
+        else:
+            problem = question_log.last_error and f"The question log could not be written lately: {question_log.last_error}"
+        if not question_log.enabled:
+            problem = "Question logging is off (ASSISTANT_LOG_QUESTIONS=0): nothing new is recorded."
+        report = insights.summarize(rows, memo, days, now=now)
+        return (summary_markdown(report, problem), *tables(report))
+
+    with gr.Blocks(title="Reader insights") as demo:
+        gr.Markdown("## Reader insights\nWhat readers asked, what the articles could not answer, and whether answers helped.")
+        with gr.Row():
+            period = gr.Radio(PERIODS, value=30, label="Days", scale=3)
+            refresh = gr.Button("Refresh", scale=1, size="sm")
+        summary = gr.Markdown(elem_id="summary")
+        with gr.Row():
+            asked = gr.LinePlot(x="date", y="questions", title="Questions per day", y_title="questions", elem_id="questions-per-day")
+            outcome = gr.BarPlot(x="date", y="count", color="outcome", title="Answered vs refused", x_bin="1d",
+                                 color_map={"answered": "#2458d3", "refused": "#c0392b"}, elem_id="answered-vs-refused")
+            # stacked shares, not a line: a rated day often stands alone among days without ratings
+            ratio = gr.BarPlot(x="date", y="share", color="verdict", title="Helpful ratio", x_bin="1d",
+                               y_lim=[0, 1], color_map={"helpful": "#2e8b57", "unhelpful": "#c0392b"}, elem_id="helpful-ratio")
+        top = gr.Dataframe(label="Top questions (paraphrases grouped)", interactive=False, wrap=True, elem_id="top-questions")
+        gaps = gr.Dataframe(label="Unanswered questions: content gaps", interactive=False, wrap=True, elem_id="unanswered")
+        unhelpful = gr.Dataframe(label="Answers marked unhelpful", interactive=False, wrap=True, elem_id="unhelpful")
+        outputs = [summary, asked, outcome, ratio, top, gaps, unhelpful]
+        for trigger in (demo.load, period.change, refresh.click):
+            trigger(load, period, outputs, api_visibility="private")
+    return demo

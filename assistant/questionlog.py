@@ -1,0 +1,308 @@
+"""The question log: every question a reader asks (answered or refused), its cited
+passages, latency and later its feedback, in SQLite (stdlib, WAL mode).
+
+Writes go through one background thread, so recording never slows an answer; a
+locked, unwritable or corrupt database is logged and that batch skipped, never
+raised into a request. Stores no IP address, cookie or user id, masks e-mail
+addresses and phone-like numbers in the question, and deletes rows older than
+the retention period. Reading for reports is `read()`; summarising is insights.py.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import re
+import sqlite3
+import threading
+import time
+import uuid
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from .errors import AssistantError
+from .records import Answer, LoggedQuestion
+
+log = logging.getLogger(__name__)
+
+MAX_COMMENT_CHARS = 500
+QUEUE_SIZE = 10_000  # questions waiting to be written; past this they are dropped (and logged)
+BATCH_SIZE = 500
+PURGE_EVERY_SECONDS = 3600
+LOCK_WAIT_MS = 2000  # how long the writer waits on a lock before skipping a batch
+_ID = re.compile(r"^[0-9a-f]{32}$")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+_PHONE = re.compile(r"\+?\d[\d ()./-]{5,}\d")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS questions (
+    id TEXT PRIMARY KEY,
+    asked_at TEXT NOT NULL,
+    question TEXT NOT NULL,
+    answerable INTEGER NOT NULL,
+    passage_ids TEXT NOT NULL DEFAULT '[]',
+    latency_ms REAL,
+    channel TEXT NOT NULL DEFAULT '',
+    helpful INTEGER,
+    comment TEXT NOT NULL DEFAULT '',
+    feedback_at TEXT
+);
+CREATE INDEX IF NOT EXISTS questions_asked_at ON questions (asked_at);
+"""
+
+
+class QuestionLogUnreadable(AssistantError):
+    """The question log exists but is not a readable SQLite database."""
+
+
+class InvalidFeedback(AssistantError):
+    """Feedback without a valid question id or verdict, or with an over-long comment."""
+
+
+def timestamp(moment: datetime | None = None) -> str:
+    """UTC as "2026-11-24T05:01:02.345Z": sorts as text, and SQLite's date() reads it."""
+    moment = (moment or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def masked(question: str) -> str:
+    """The question with e-mail addresses and phone-like numbers replaced: readers
+    sometimes type them, and the owner needs neither to see what was asked."""
+    return _PHONE.sub("[number]", _EMAIL.sub("[email]", question))
+
+
+@dataclass(frozen=True)
+class Feedback:
+    question_id: str
+    helpful: bool
+    comment: str = ""
+
+    @classmethod
+    def parse(cls, payload: object) -> "Feedback":
+        """{"question_id": "…", "helpful": true, "comment": "…"} -> Feedback, or InvalidFeedback."""
+        if not isinstance(payload, dict):
+            raise InvalidFeedback('Send a JSON object: {"question_id": "…", "helpful": true or false}.')
+        question_id, helpful, comment = payload.get("question_id"), payload.get("helpful"), payload.get("comment") or ""
+        if not isinstance(question_id, str) or not _ID.match(question_id):
+            raise InvalidFeedback("question_id must be the id returned with the answer.")
+        if not isinstance(helpful, bool):
+            raise InvalidFeedback("helpful must be true or false.")
+        if not isinstance(comment, str):
+            raise InvalidFeedback("comment must be text.")
+        if len(comment) > MAX_COMMENT_CHARS:
+            raise InvalidFeedback(f"The comment is {len(comment):,} characters; keep it under {MAX_COMMENT_CHARS}.")
+        return cls(question_id, helpful, masked(comment.strip()))
+
+
+class QuestionLog:
+    """Records questions and feedback into the SQLite file at `path` from a writer thread."""
+
+    enabled = True
+
+    def __init__(self, path: Path, retention_days: int = 90, legacy_feedback: Path | None = None):
+        self.path = Path(path)
+        self.retention_days = retention_days
+        self.legacy_feedback = legacy_feedback  # data/feedback.jsonl from before this log existed
+        self.last_error = ""
+        self._queue: queue.Queue = queue.Queue(QUEUE_SIZE)
+        self._thread = threading.Thread(target=self._write_forever, name="question-log", daemon=True)
+        self._thread.start()
+
+    def record(self, answer: Answer, seconds: float, channel: str) -> str:
+        """Queue one asked question; returns its id (for feedback) at once."""
+        question_id = uuid.uuid4().hex
+        row = (question_id, timestamp(), masked(answer.question), int(answer.answerable),
+               json.dumps([c.passage_id for c in answer.citations]), round(seconds * 1000, 2), channel)
+        try:
+            self._queue.put_nowait(("question", row, None))
+        except queue.Full:
+            self._fail("the write queue is full; a question was not recorded")
+        return question_id
+
+    def feedback(self, feedback: Feedback, timeout: float = 3.0) -> bool | None:
+        """Attach a verdict (and comment) to a recorded question, replacing an earlier one.
+        True: saved; False: no such question; None: the database could not be written."""
+        done: Future = Future()
+        try:
+            self._queue.put_nowait(("feedback", (int(feedback.helpful), feedback.comment, timestamp(), feedback.question_id), done))
+            return done.result(timeout)
+        except (queue.Full, TimeoutError):
+            return None
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything queued so far is written (or skipped)."""
+        done: Future = Future()
+        self._queue.put(("flush", None, done))
+        try:
+            done.result(timeout)
+            return True
+        except TimeoutError:
+            return False
+
+    def close(self) -> None:
+        """Write what is queued, then stop the writer (at server shutdown)."""
+        if self._thread.is_alive():
+            self._queue.put(("stop", None, None))
+            self._thread.join(10)
+
+    # -- the writer thread --------------------------------------------------------
+
+    def _write_forever(self) -> None:
+        db: sqlite3.Connection | None = None
+        purged: float | None = None
+        while True:
+            try:
+                batch = [self._queue.get(timeout=PURGE_EVERY_SECONDS)]
+            except queue.Empty:
+                batch = []
+            while len(batch) < BATCH_SIZE:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                if db is None:
+                    db = self._connect()
+                if purged is None or time.monotonic() - purged > PURGE_EVERY_SECONDS:
+                    self._purge(db)
+                    purged = time.monotonic()
+                results = self._write(db, batch)
+                self.last_error = ""
+            except (sqlite3.Error, OSError) as exc:
+                skipped = sum(kind == "question" for kind, _, _ in batch)
+                self._fail(f"{exc}" + (f"; {skipped} question(s) not recorded" if skipped else ""))
+                results = [None] * len(batch)
+                if db is not None:
+                    db.close()
+                db = None  # reconnect next time: the file may be writable again
+            for (kind, _, done), result in zip(batch, results):
+                if done is not None and not done.done():
+                    done.set_result(result)
+            if any(kind == "stop" for kind, _, _ in batch):
+                if db is not None:
+                    db.close()
+                return
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=LOCK_WAIT_MS / 1000, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(SCHEMA)
+            self._import_legacy(db)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _write(self, db: sqlite3.Connection, batch: list) -> list[bool | None]:
+        """One transaction for the whole batch; feedback gets whether its question exists."""
+        results: list[bool | None] = []
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for kind, payload, _ in batch:
+                if kind == "question":
+                    db.execute("INSERT OR IGNORE INTO questions (id, asked_at, question, answerable, passage_ids, "
+                               "latency_ms, channel) VALUES (?, ?, ?, ?, ?, ?, ?)", payload)
+                    results.append(True)
+                elif kind == "feedback":
+                    cursor = db.execute("UPDATE questions SET helpful = ?, comment = ?, feedback_at = ? WHERE id = ?", payload)
+                    results.append(cursor.rowcount > 0)
+                else:
+                    results.append(True)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return results
+
+    def _purge(self, db: sqlite3.Connection) -> None:
+        cutoff = timestamp(datetime.now(timezone.utc) - timedelta(days=self.retention_days))
+        removed = db.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,)).rowcount
+        if removed:
+            log.info("question log: removed %d questions older than %d days", removed, self.retention_days)
+
+    def _import_legacy(self, db: sqlite3.Connection) -> None:
+        """Move thumbs from the old feedback.jsonl into the log (ids derived from each
+        line, so an import interrupted before the rename is not repeated)."""
+        source = self.legacy_feedback
+        if source is None or not source.is_file():
+            return
+        rows = []
+        for line in source.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+                moment = datetime.fromisoformat(entry["time"])
+                helpful, ids = int(bool(entry["helpful"])), [str(i) for i in entry.get("passage_ids") or []]
+                rows.append((uuid.uuid5(uuid.NAMESPACE_URL, line).hex, timestamp(moment), masked(str(entry["question"])[:1000]),
+                             int(bool(ids)), json.dumps(ids), None, "chat", helpful, str(entry.get("comment") or "")[:MAX_COMMENT_CHARS],
+                             timestamp(moment)))
+            except (ValueError, KeyError, TypeError):
+                continue
+        with db:
+            db.executemany("INSERT OR IGNORE INTO questions (id, asked_at, question, answerable, passage_ids, latency_ms, "
+                           "channel, helpful, comment, feedback_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        source.rename(source.with_name(source.name + ".imported"))
+        log.info("question log: imported %d feedback entries from %s", len(rows), source)
+
+    def _fail(self, message: str) -> None:
+        if message != self.last_error:  # once per distinct problem, not once per question
+            log.warning("question log %s: %s", self.path, message)
+        self.last_error = message
+
+
+class NoLog:
+    """Stands in for QuestionLog when ASSISTANT_LOG_QUESTIONS=0: records nothing."""
+
+    enabled = False
+    last_error = ""
+
+    def record(self, answer: Answer, seconds: float, channel: str) -> None:
+        return None
+
+    def feedback(self, feedback: Feedback, timeout: float = 3.0) -> None:
+        return None
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+def open_log(settings) -> QuestionLog | NoLog:
+    if not settings.log_questions:
+        return NoLog()
+    return QuestionLog(settings.question_db, settings.retention_days, settings.data_dir / "feedback.jsonl")
+
+
+def read(path: Path, since: datetime | None = None) -> list[LoggedQuestion]:
+    """Recorded questions asked since `since` (all when None), oldest first; [] when
+    nothing was ever recorded. Never creates the database."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    try:
+        db = sqlite3.connect(path, timeout=5)
+        try:
+            rows = db.execute("SELECT id, asked_at, question, answerable, passage_ids, latency_ms, channel, helpful, comment, "
+                              "feedback_at FROM questions WHERE asked_at >= ? ORDER BY asked_at, id",
+                              (timestamp(since) if since else "",)).fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        raise QuestionLogUnreadable(f"the question log {path} can't be read ({exc}); move it aside and a new one is started") from None
+    return [LoggedQuestion(id=r[0], asked_at=r[1], question=r[2], answerable=bool(r[3]), passage_ids=tuple(_ids(r[4])),
+                           latency_ms=r[5], channel=r[6], helpful=None if r[7] is None else bool(r[7]), comment=r[8],
+                           feedback_at=r[9]) for r in rows]
+
+
+def _ids(raw: str) -> list[str]:
+    try:
+        ids = json.loads(raw)
+    except ValueError:
+        return []
+    return [str(i) for i in ids] if isinstance(ids, list) else []

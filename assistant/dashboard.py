@@ -28,8 +28,9 @@ def summary_markdown(report: Insights, log_state: str) -> str:
     return "\n\n".join(lines)
 
 
-def tables(report: Insights):
-    """The report as the page's DataFrames: three for charts, three for tables."""
+def tables(report: Insights, labels: dict[str, str] | None = None):
+    """The report as the page's DataFrames: three for charts, three for tables.
+    `labels` names cited passages (id -> "Article › Section") where the index knows them."""
     import pandas as pd
 
     days = pd.DataFrame([vars(d) for d in report.per_day], columns=["date", "questions", "answered", "refused", "helpful", "unhelpful"])
@@ -44,7 +45,8 @@ def tables(report: Insights):
     gaps = pd.DataFrame([[g.question, g.count, " · ".join(g.variants[1:]), _minute(g.last_asked)] for g in report.unanswered],
                         columns=["question", "asked", "also asked as", "last asked"])
 
-    unhelpful = pd.DataFrame([[_minute(r.asked_at), r.question, r.comment, ", ".join(r.passage_ids) or "(refused)"]
+    unhelpful = pd.DataFrame([[_minute(r.asked_at), r.question, r.comment,
+                               "; ".join((labels or {}).get(i, i) for i in r.passage_ids) or "(refused)"]
                               for r in report.unhelpful_answers], columns=["asked", "question", "comment", "cited passages"])
     return days[["date", "questions"]], outcome, ratio, top, gaps, unhelpful
 
@@ -53,9 +55,10 @@ def _minute(stamp: str) -> str:
     return stamp[:16].replace("T", " ")
 
 
-def insights_ui(settings: Settings, encode, question_log):
+def insights_ui(settings: Settings, encode, question_log, passages=lambda: ()):
     """The Blocks app mounted at /insights. `encode` embeds questions for grouping;
-    `question_log` tells whether recording is on and working."""
+    `question_log` tells whether recording is on and working; `passages()` gives the
+    current index's passages, to show cited passages by section."""
     import gradio as gr
 
     memo = insights.Memo(encode)
@@ -68,11 +71,13 @@ def insights_ui(settings: Settings, encode, question_log):
         except AssistantError as exc:
             rows, problem = [], str(exc)
         else:
-            problem = question_log.last_error and f"The question log could not be written lately: {question_log.last_error}"
+            problem = question_log.last_error and (f"The question log can't be written ({question_log.last_error}); "
+                                                   f"{question_log.skipped} questions were not recorded.")
         if not question_log.enabled:
             problem = "Question logging is off (ASSISTANT_LOG_QUESTIONS=0): nothing new is recorded."
         report = insights.summarize(rows, memo, days, now=now)
-        return (summary_markdown(report, problem), *tables(report))
+        labels = {p.id: p.section_path or p.doc_title for p in passages()}
+        return (summary_markdown(report, problem), *tables(report, labels))
 
     with gr.Blocks(title="Reader insights") as demo:
         gr.Markdown("## Reader insights\nWhat readers asked, what the articles could not answer, and whether answers helped.")

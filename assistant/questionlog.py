@@ -105,7 +105,8 @@ class QuestionLog:
         self.path = Path(path)
         self.retention_days = retention_days
         self.legacy_feedback = legacy_feedback  # data/feedback.jsonl from before this log existed
-        self.last_error = ""
+        self.last_error = ""  # the latest write problem, "" once writes succeed again
+        self.skipped = 0  # questions not recorded since start-up
         self._queue: queue.Queue = queue.Queue(QUEUE_SIZE)
         self._thread = threading.Thread(target=self._write_forever, name="question-log", daemon=True)
         self._thread.start()
@@ -118,7 +119,7 @@ class QuestionLog:
         try:
             self._queue.put_nowait(("question", row, None))
         except queue.Full:
-            self._fail("the write queue is full; a question was not recorded")
+            self._fail("the write queue is full", skipped=1)
         return question_id
 
     def feedback(self, feedback: Feedback, timeout: float = 3.0) -> bool | None:
@@ -171,8 +172,7 @@ class QuestionLog:
                 results = self._write(db, batch)
                 self.last_error = ""
             except (sqlite3.Error, OSError) as exc:
-                skipped = sum(kind == "question" for kind, _, _ in batch)
-                self._fail(f"{exc}" + (f"; {skipped} question(s) not recorded" if skipped else ""))
+                self._fail(str(exc), skipped=sum(kind == "question" for kind, _, _ in batch))
                 results = [None] * len(batch)
                 if db is not None:
                     db.close()
@@ -248,10 +248,11 @@ class QuestionLog:
         source.rename(source.with_name(source.name + ".imported"))
         log.info("question log: imported %d feedback entries from %s", len(rows), source)
 
-    def _fail(self, message: str) -> None:
-        if message != self.last_error:  # once per distinct problem, not once per question
-            log.warning("question log %s: %s", self.path, message)
-        self.last_error = message
+    def _fail(self, problem: str, skipped: int = 0) -> None:
+        self.skipped += skipped
+        if problem != self.last_error:  # once per distinct problem, not once per question
+            log.warning("question log %s: %s; questions are not recorded until this is fixed", self.path, problem)
+        self.last_error = problem
 
 
 class NoLog:
@@ -259,6 +260,7 @@ class NoLog:
 
     enabled = False
     last_error = ""
+    skipped = 0
 
     def record(self, answer: Answer, seconds: float, channel: str) -> None:
         return None

@@ -212,7 +212,8 @@ def create_app(settings: Settings | None = None, live=None):
         return HTMLResponse(page)
 
     add_widget_routes(app, settings)
-    dashboard = insights_ui(settings, lambda texts: live.current.embedder.encode(texts), questions)
+    dashboard = insights_ui(settings, lambda texts: live.current.embedder.encode(texts), questions,
+                            lambda: live.current.index.passages)
     dashboard.queue(max_size=16, api_open=False, default_concurrency_limit=1)
     app = gr.mount_gradio_app(app, dashboard, path="/insights", ssr_mode=False, footer_links=[])  # before "/"
     demo = chat_ui(live, settings, questions)

@@ -40,6 +40,9 @@ def app_server(root: Path, corpus: Path | None = None, **env: str):
         "ASSISTANT_INDEX_DIR": str(root / "index"),
         "ASSISTANT_PORT": str(port),
         "ASSISTANT_RATE_LIMIT": "10000/minute",
+        "ASSISTANT_DATA_DIR": str(root / "data"),  # the question log, never the checkout's data/
+        "ASSISTANT_DB": "",
+        "ASSISTANT_LOG_QUESTIONS": "1",
     } | env
     log_path = root / "server.log"
     with open(log_path, "w") as log:

@@ -60,6 +60,10 @@
     "textarea{flex:1;resize:none;height:44px;max-height:120px;padding:10px;font-size:16px;border:1px solid var(--line);border-radius:10px;background:var(--bg)}" +
     ".send{border:0;border-radius:10px;padding:0 14px;background:var(--accent);color:#fff;font-weight:600;cursor:pointer}" +
     ".send:disabled{opacity:.55;cursor:default}" +
+    ".rate{display:flex;flex-wrap:wrap;align-items:center;gap:6px;margin-top:8px;font-size:13px;color:var(--muted);white-space:normal}" +
+    ".rate button{border:1px solid var(--line);background:var(--bg);border-radius:8px;padding:2px 8px;cursor:pointer;font-size:14px;line-height:1.4}" +
+    ".rate button[aria-pressed=true]{border-color:var(--accent);background:var(--soft)}" +
+    ".rate input{flex:1;min-width:140px;font:inherit;font-size:13px;padding:4px 8px;border:1px solid var(--line);border-radius:8px;background:var(--bg);color:var(--fg)}" +
     ".foot{margin:0;padding:0 12px 8px;font-size:11px;color:var(--muted);text-align:center;background:var(--bg)}";
 
   // Builds an element; children that are strings become text nodes.
@@ -166,6 +170,47 @@
       node.appendChild(document.createTextNode(String(body.answer || "")));
       var cites = Array.isArray(body.citations) ? body.citations : [];
       if (cites.length) node.appendChild(el("ol", { class: "cites" }, cites.map(citation)));
+      if (typeof body.question_id === "string") node.appendChild(rating(body.question_id));
+    }
+
+    // Thumbs under an answer -> POST /api/feedback; after a thumbs-down, an optional comment.
+    function rating(questionId) {
+      var up = el("button", { type: "button", "aria-label": "Helpful", "aria-pressed": "false" }, ["\ud83d\udc4d"]);
+      var down = el("button", { type: "button", "aria-label": "Not helpful", "aria-pressed": "false" }, ["\ud83d\udc4e"]);
+      var status = el("span", { class: "status", role: "status" });
+      var row = el("div", { class: "rate", role: "group", "aria-label": "Was this answer helpful?" }, ["Helpful?", up, down, status]);
+      var comment = null;
+      function post(helpful, text, done) {
+        fetch(base + "/api/feedback", {
+          method: "POST", headers: { "content-type": "application/json" }, credentials: "omit",
+          body: JSON.stringify({ question_id: questionId, helpful: helpful, comment: text || "" }),
+        }).then(function (r) { done(r.ok); }, function () { done(false); });
+      }
+      function vote(helpful) {
+        up.setAttribute("aria-pressed", String(helpful));
+        down.setAttribute("aria-pressed", String(!helpful));
+        post(helpful, "", function (ok) {
+          status.textContent = ok ? "Thanks!" : "Feedback not saved.";
+          if (ok && !helpful && !comment) {
+            comment = el("input", { type: "text", maxlength: "500", placeholder: "What was missing? (optional)", "aria-label": "What was missing?" });
+            var sendComment = el("button", { type: "button" }, ["Send"]);
+            var submitComment = function () {
+              if (!comment.value.trim()) return;
+              post(false, comment.value.trim(), function (saved) {
+                status.textContent = saved ? "Thanks, noted." : "Comment not saved.";
+                if (saved) { comment.remove(); sendComment.remove(); }
+              });
+            };
+            sendComment.addEventListener("click", submitComment);
+            comment.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); submitComment(); } });
+            row.insertBefore(comment, status);
+            row.insertBefore(sendComment, status);
+          }
+        });
+      }
+      up.addEventListener("click", function () { vote(true); });
+      down.addEventListener("click", function () { vote(false); });
+      return row;
     }
 
     function showError(node, message) {

@@ -1,0 +1,153 @@
+"""The question log, feedback and the owner's /insights page on the real server
+(`python app.py` on loopback), with `assistant insights` and chromium reading them."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import SimpleNamespace
+
+import httpx
+import pytest
+from servers import PROJECT, app_server
+
+from assistant.questionlog import read
+
+pytestmark = pytest.mark.slow
+
+TOKEN = "owner-token-for-tests"
+ARTIFACTS = PROJECT / "test-artifacts"
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def insights_json(db: Path, *args: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")} | {"PYTHONPATH": str(PROJECT)}
+    done = subprocess.run([sys.executable, "-m", "assistant", "insights", "--json", "--db", str(db), *args],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("insights")
+    with app_server(root, ASSISTANT_ADMIN_TOKEN=TOKEN) as base:
+        yield SimpleNamespace(base=base, db=root / "data" / "questions.db")
+
+
+@pytest.fixture(scope="module")
+def seeded(server):
+    """Readers ask two spellings of one question, one it can't answer, and rate one answer."""
+    with httpx.Client(base_url=server.base, timeout=60) as client:
+        client.get("/api/ask", params={"q": "what are crows feet"}).raise_for_status()
+        client.post("/api/ask", json={"question": "what are crow's feet?"}).raise_for_status()
+        client.get("/api/ask", params={"q": "What is the capital of France?"}).raise_for_status()
+        sunscreen = client.post("/api/ask", json={"question": "Does sunscreen help?"}).json()
+        collagen = client.post("/api/ask", json={"question": "What happens to collagen with age?"}).json()
+        down = client.post("/api/feedback", json={"question_id": sunscreen["question_id"], "helpful": False,
+                                                  "comment": "Which SPF should I use?"})
+        up = client.post("/api/feedback", json={"question_id": collagen["question_id"], "helpful": True})
+    assert (down.status_code, down.json(), up.status_code) == (200, {"recorded": True}, 200)
+    return SimpleNamespace(sunscreen=sunscreen, collagen=collagen)
+
+
+def test_feedback_appears_against_its_question_in_insights_json(server, seeded):
+    report = insights_json(server.db)
+    [unhelpful] = report["unhelpful_answers"]
+    assert (unhelpful["id"], unhelpful["question"], unhelpful["comment"]) == (
+        seeded.sunscreen["question_id"], "Does sunscreen help?", "Which SPF should I use?")
+    assert unhelpful["passage_ids"] == [c["passage_id"] for c in seeded.sunscreen["citations"]]
+    groups = {g["question"]: g for g in report["top_questions"]}
+    assert (groups["Does sunscreen help?"]["unhelpful"], groups["What happens to collagen with age?"]["helpful"]) == (1, 1)
+    assert (report["helpful"], report["unhelpful"], report["helpful_ratio"]) == (1, 1, 0.5)
+
+
+def test_spellings_are_one_top_question_and_the_out_of_scope_one_is_a_gap(server, seeded):
+    report = insights_json(server.db, "--days", "1")
+    crows = report["top_questions"][0]
+    assert crows["count"] == 2 and set(crows["variants"]) == {"what are crows feet", "what are crow's feet?"}
+    assert [g["question"] for g in report["unanswered"]] == ["What is the capital of France?"]
+    assert report["per_day"][-1]["questions"] == report["questions"] >= 5
+
+
+def test_feedback_that_does_not_fit_is_refused(server, seeded):
+    post = lambda body: httpx.post(f"{server.base}/api/feedback", json=body, timeout=30)  # noqa: E731
+    unknown = post({"question_id": "f" * 32, "helpful": True})
+    assert unknown.status_code == 404 and "No such question" in unknown.json()["error"]
+    assert post({"question_id": seeded.sunscreen["question_id"], "helpful": "very"}).status_code == 422
+    too_long = post({"question_id": seeded.sunscreen["question_id"], "helpful": False, "comment": "x" * 600})
+    assert too_long.status_code == 422 and "under 500" in too_long.json()["error"]
+
+
+@pytest.mark.parametrize("headers", [
+    {}, {"Authorization": "Bearer wrong"}, basic("owner", "wrong"), {"Authorization": f"Token {TOKEN}"},
+    {"Authorization": "Basic %%%not-base64"},
+])
+@pytest.mark.parametrize("path", ["/insights", "/insights/", "/insights/config", "/insights/gradio_api/info"])
+def test_insights_is_refused_without_the_token(server, path, headers):
+    response = httpx.get(server.base + path, headers=headers, timeout=30)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Basic ")
+    assert "questions" not in response.text
+
+
+@pytest.mark.parametrize("headers", [{"Authorization": f"Bearer {TOKEN}"}, basic("owner", TOKEN)])
+def test_insights_opens_with_the_token_and_is_never_cached(server, headers):
+    response = httpx.get(f"{server.base}/insights/", headers=headers, timeout=30)
+    assert response.status_code == 200 and "<gradio-app" in response.text
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_the_insights_page_draws_its_charts_in_a_browser(server, seeded, browser):
+    from playwright.sync_api import Error
+
+    anonymous = browser.new_page()
+    with pytest.raises(Error, match="ERR_INVALID_AUTH_CREDENTIALS"):  # headless: a 401 it can't prompt for
+        anonymous.goto(f"{server.base}/insights/")
+    anonymous.close()
+
+    context = browser.new_context(http_credentials={"username": "owner", "password": TOKEN},
+                                  viewport={"width": 1280, "height": 1300})
+    page = context.new_page()
+    page.goto(f"{server.base}/insights/")
+    page.wait_for_selector("#top-questions table", timeout=60_000)
+    page.locator("#top-questions", has_text="what are crow").wait_for(timeout=30_000)
+    for chart in ("#questions-per-day", "#answered-vs-refused", "#helpful-ratio"):
+        page.locator(f"{chart} canvas, {chart} svg").first.wait_for(timeout=30_000)
+    assert "capital of France" in page.locator("#unanswered").inner_text()
+    unhelpful = page.locator("#unhelpful").inner_text()
+    assert "Which SPF should I use?" in unhelpful and "Sun Protection" in unhelpful  # cited passages by section
+    assert "helpful ratio 50%" in page.locator("#summary").inner_text()
+    page.wait_for_timeout(500)  # let the charts finish their entry transition before the picture
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "insights.png"), full_page=True)
+    context.close()
+
+
+def test_two_hundred_concurrent_questions_are_each_recorded_once(tmp_path):
+    questions = [f"What do the muscles of facial expression do? (reader {i})" for i in range(200)]
+    with app_server(tmp_path) as base, httpx.Client(timeout=120) as client, ThreadPoolExecutor(32) as pool:
+        bodies = list(pool.map(lambda q: client.post(f"{base}/api/ask", json={"question": q}).json(), questions))
+    rows = read(tmp_path / "data" / "questions.db")  # read after the server stopped: nothing still queued is lost
+    assert sorted(r.id for r in rows) == sorted(b["question_id"] for b in bodies)
+    assert Counter(r.question for r in rows) == Counter(questions)
+    assert all(r.latency_ms > 0 and r.channel == "api" for r in rows)
+
+
+def test_with_logging_off_nothing_is_written(tmp_path):
+    with app_server(tmp_path, ASSISTANT_LOG_QUESTIONS="0") as base:
+        body = httpx.get(f"{base}/api/ask", params={"q": "what are crows feet"}, timeout=60).json()
+        feedback = httpx.post(f"{base}/api/feedback", json={"question_id": "a" * 32, "helpful": True}, timeout=30)
+        insights = httpx.get(f"{base}/insights/", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+    assert body["answerable"] is True and "question_id" not in body
+    assert feedback.status_code == 404 and "logging is off" in feedback.json()["error"]
+    assert insights.status_code == 403  # no admin token on this server either
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus", "index", "server.log"]

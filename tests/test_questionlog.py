@@ -1,0 +1,195 @@
+"""The question log: what is recorded, feedback on it, retention, privacy, and that a
+broken database never reaches the caller."""
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from assistant.questionlog import Feedback, InvalidFeedback, NoLog, QuestionLog, QuestionLogUnreadable, open_log, read
+from assistant.records import Answer, Citation
+from assistant.settings import Settings
+
+CROWS_FEET = Citation(1, "Wrinkles", "Dynamic Wrinkles", "/articles/w#dynamic-wrinkles", "Common examples include crow's feet.",
+                      0.7, "w#dynamic-wrinkles-0", (0, 36))
+
+
+def answered(question: str) -> Answer:
+    return Answer(question, True, "Common examples include crow's feet. [1]", (CROWS_FEET,))
+
+
+def refused(question: str) -> Answer:
+    return Answer(question, False, "The article does not cover that.")
+
+
+@pytest.fixture
+def question_log(tmp_path):
+    log = QuestionLog(tmp_path / "data" / "questions.db")
+    yield log
+    log.close()
+
+
+def test_a_question_is_recorded_with_its_citations_and_latency(question_log):
+    question_id = question_log.record(answered("What are crow's feet?"), 0.0123, "api")
+    question_log.flush()
+    [row] = read(question_log.path)
+    assert row.id == question_id and len(question_id) == 32
+    assert (row.question, row.answerable, row.passage_ids, row.channel) == ("What are crow's feet?", True, ("w#dynamic-wrinkles-0",), "api")
+    assert row.latency_ms == 12.3
+    assert row.helpful is None and row.asked_at.endswith("Z")
+
+
+def test_the_database_is_in_wal_mode(question_log):
+    question_log.record(refused("What time is it?"), 0.01, "api")
+    question_log.flush()
+    with sqlite3.connect(question_log.path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_feedback_attaches_to_its_question_and_a_second_vote_replaces_the_first(question_log):
+    question_id = question_log.record(answered("Does sunscreen help?"), 0.01, "chat")
+    assert question_log.feedback(Feedback(question_id, True)) is True
+    assert question_log.feedback(Feedback(question_id, False, "It did not say which SPF")) is True
+    [row] = read(question_log.path)
+    assert (row.helpful, row.comment) == (False, "It did not say which SPF")
+    assert row.feedback_at >= row.asked_at
+
+
+def test_feedback_on_an_unknown_question_is_reported_as_such(question_log):
+    assert question_log.feedback(Feedback("0" * 32, True)) is False
+
+
+def test_no_address_is_stored_and_contact_details_in_a_question_are_masked(question_log):
+    question_log.record(refused("Can you email me at jane.doe@example.com or call +44 20 7946 0958?"), 0.01, "api")
+    question_log.flush()
+    [row] = read(question_log.path)
+    assert row.question == "Can you email me at [email] or call [number]?"
+    with sqlite3.connect(question_log.path) as db:
+        columns = [c[1] for c in db.execute("PRAGMA table_info(questions)")]
+    assert not {"ip", "address", "client", "cookie", "user", "user_id"} & set(columns)
+
+
+def test_concurrent_writers_lose_and_duplicate_nothing(question_log):
+    ids: list[str] = []
+
+    def ask_many(n: int) -> None:
+        for i in range(50):
+            ids.append(question_log.record(answered(f"question {n}-{i}"), 0.01, "api"))
+
+    threads = [threading.Thread(target=ask_many, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    question_log.flush()
+    rows = read(question_log.path)
+    assert sorted(r.id for r in rows) == sorted(ids) and len(set(ids)) == 400
+
+
+def test_rows_older_than_the_retention_period_are_removed(tmp_path):
+    path = tmp_path / "questions.db"
+    first = QuestionLog(path, retention_days=90)
+    old_id = first.record(answered("an old question"), 0.01, "api")
+    first.record(answered("a recent question"), 0.01, "api")
+    first.close()
+    long_ago = (datetime.now(timezone.utc) - timedelta(days=91)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE questions SET asked_at = ? WHERE id = ?", (long_ago, old_id))
+    second = QuestionLog(path, retention_days=90)
+    second.flush()
+    second.close()
+    assert [r.question for r in read(path)] == ["a recent question"]
+
+
+def test_an_unwritable_database_is_logged_and_skipped(tmp_path, caplog):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the data folder should be")
+    log = QuestionLog(blocker / "questions.db")
+    with caplog.at_level(logging.WARNING, logger="assistant.questionlog"):
+        assert log.record(answered("What are crow's feet?"), 0.01, "api")
+        assert log.flush()
+    assert log.feedback(Feedback("0" * 32, True)) is None
+    log.close()
+    assert "File exists" in log.last_error and log.skipped == 1
+    assert [r.getMessage().endswith("questions are not recorded until this is fixed") for r in caplog.records] == [True]
+
+
+def test_a_locked_database_skips_that_batch_and_recovers(question_log):
+    question_log.record(answered("first"), 0.01, "api")
+    question_log.flush()
+    holder = sqlite3.connect(question_log.path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    question_log.record(answered("while locked"), 0.01, "api")  # returns at once: the writer waits, not the caller
+    question_log.flush()
+    assert "locked" in question_log.last_error
+    holder.execute("ROLLBACK")
+    holder.close()
+    question_log.record(answered("after"), 0.01, "api")
+    question_log.flush()
+    assert [r.question for r in read(question_log.path)] == ["first", "after"]
+    assert question_log.last_error == ""
+
+
+def test_a_corrupt_database_is_skipped_when_writing_and_named_when_reading(tmp_path):
+    path = tmp_path / "questions.db"
+    path.write_bytes(b"\x00garbage, not SQLite" * 100)
+    log = QuestionLog(path)
+    log.record(answered("What are crow's feet?"), 0.01, "api")
+    log.flush()
+    log.close()
+    assert log.last_error
+    with pytest.raises(QuestionLogUnreadable, match="move it aside"):
+        read(path)
+
+
+def test_reading_a_log_that_does_not_exist_creates_nothing(tmp_path):
+    assert read(tmp_path / "missing.db") == []
+    assert not (tmp_path / "missing.db").exists()
+
+
+def test_logging_off_records_nothing_and_creates_no_file(tmp_path):
+    settings = Settings(data_dir=tmp_path / "data", log_questions=False)
+    log = open_log(settings)
+    assert isinstance(log, NoLog) and not log.enabled
+    assert log.record(answered("What are crow's feet?"), 0.01, "api") is None
+    assert log.feedback(Feedback("0" * 32, True)) is None
+    assert not (tmp_path / "data").exists()
+
+
+def test_thumbs_from_the_old_feedback_file_are_imported_once(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "feedback.jsonl").write_text("\n".join([
+        json.dumps({"time": "2026-11-20T10:00:00+00:00", "question": "does sunscreen help", "helpful": False,
+                    "passage_ids": ["w#sun-protection-0"], "comment": ""}),
+        "not json",
+        json.dumps({"time": "2026-11-21T10:00:00+00:00", "question": "what is collagen", "helpful": True, "passage_ids": []}),
+    ]) + "\n")
+    log = open_log(Settings(data_dir=data))
+    log.flush()
+    log.close()
+    rows = read(data / "questions.db")
+    assert [(r.question, r.helpful, r.passage_ids) for r in rows] == [
+        ("does sunscreen help", False, ("w#sun-protection-0",)), ("what is collagen", True, ())]
+    assert not (data / "feedback.jsonl").exists() and (data / "feedback.jsonl.imported").exists()
+
+
+@pytest.mark.parametrize("payload, message", [
+    (["not", "an", "object"], "JSON object"),
+    ({"question_id": "abc", "helpful": True}, "question_id"),
+    ({"question_id": "0" * 32, "helpful": "yes"}, "true or false"),
+    ({"question_id": "0" * 32, "helpful": False, "comment": 5}, "text"),
+    ({"question_id": "0" * 32, "helpful": False, "comment": "x" * 501}, "under 500"),
+])
+def test_malformed_feedback_is_refused_with_a_reason(payload, message):
+    with pytest.raises(InvalidFeedback, match=message):
+        Feedback.parse(payload)
+
+
+def test_feedback_comments_are_trimmed_and_masked():
+    feedback = Feedback.parse({"question_id": "a" * 32, "helpful": False, "comment": "  write to me: a@b.org  "})
+    assert feedback == Feedback("a" * 32, False, "write to me: [email]")

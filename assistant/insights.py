@@ -67,16 +67,16 @@ def group(rows: Sequence[LoggedQuestion], encode: Encode) -> list[QuestionGroup]
     vectors = encode([plain(_phrasings(members)[0]) for members in keyed])
     vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     merged: list[list[LoggedQuestion]] = []
-    leaders: list[np.ndarray] = []
+    leaders = np.empty_like(vectors)  # row i: the vector of merged[i]'s first (most asked) phrasing
     for members, vector in zip(keyed, vectors):
-        if leaders:
-            similarity = np.stack(leaders) @ vector
+        if merged:
+            similarity = leaders[: len(merged)] @ vector
             best = int(np.argmax(similarity))
             if similarity[best] >= MERGE_AT:
                 merged[best].extend(members)
                 continue
+        leaders[len(merged)] = vector
         merged.append(list(members))
-        leaders.append(vector)
     groups = [_group(members) for members in merged]
     return sorted(groups, key=lambda g: (-g.count, _reverse(g.last_asked)))
 

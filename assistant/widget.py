@@ -14,16 +14,26 @@ STATIC_DIR = Path(__file__).parent / "static"
 def add_widget_routes(app, settings: Settings) -> None:
     """Adds GET /widget.js and GET /embed to a FastAPI app (before Gradio's catch-all mount).
     `settings` is taken like harden() takes it; the static files need none of it today."""
+    import gzip
+
+    from fastapi import Request
     from fastapi.responses import HTMLResponse, Response
 
-    # Read once: the files ship inside the package and never change while serving.
+    # Read (and compressed) once: the files ship inside the package and never change while serving.
     script = (STATIC_DIR / "widget.js").read_bytes()
+    packed = gzip.compress(script, compresslevel=9, mtime=0)
     embed = (STATIC_DIR / "embed.html").read_text(encoding="utf-8")
 
-    @app.get("/widget.js", include_in_schema=False)
-    def widget_js() -> Response:
-        return Response(script, media_type="text/javascript; charset=utf-8",
-                        headers={"Cache-Control": "public, max-age=300"})
+    def widget_js(request: Request) -> Response:
+        headers = {"Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding"}
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            return Response(packed, media_type="text/javascript; charset=utf-8", headers=headers | {"Content-Encoding": "gzip"})
+        return Response(script, media_type="text/javascript; charset=utf-8", headers=headers)
+
+    # FastAPI injects the request by the annotation's type, which it can't resolve from
+    # the string (postponed annotations, a local import): give it the class, then route.
+    widget_js.__annotations__["request"] = Request
+    app.get("/widget.js", include_in_schema=False)(widget_js)
 
     @app.get("/embed", include_in_schema=False, response_class=HTMLResponse)
     def embed_page() -> HTMLResponse:

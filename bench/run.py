@@ -22,7 +22,8 @@ from importlib import metadata
 from . import common
 
 SECTIONS = {"latency": "bench.latency", "build": "bench.build", "startup": "bench.startup",
-            "http": "bench.http_load", "scale": "bench.scale", "peers": "bench.peers"}
+            "http": "bench.http_load", "scale": "bench.scale", "peers": "bench.peers",
+            "insights": "bench.insights"}
 RESULTS = common.PROJECT / "bench" / "results"
 
 

@@ -93,5 +93,16 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def eventually(check, timeout: float = 15.0):
+    """check()'s first truthy result, polling until `timeout` (for writes made in the
+    background, like a thumbs click recorded by the server's log writer)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.2)
+
+
 def has_chromium() -> bool:
     return Path(CHROMIUM).exists()

@@ -4,7 +4,9 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from servers import CHROMIUM, PROJECT, app_server, has_chromium
+from servers import CHROMIUM, PROJECT, app_server, eventually, has_chromium
+
+from assistant.questionlog import read
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not has_chromium(), reason=f"{CHROMIUM} missing: `make test` installs it (apt-get install chromium)")]
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -18,8 +20,12 @@ Zebra stripes: <img src=x onerror=alert(1)> and <script>alert(2)</script> and [c
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ui")
+def root(tmp_path_factory):
+    return tmp_path_factory.mktemp("ui")
+
+
+@pytest.fixture(scope="module")
+def server(root):
     shutil.copytree(PROJECT / "corpus", root / "corpus")
     (root / "corpus" / "zebra.txt").write_text(HOSTILE_ARTICLE)
     with app_server(root) as base:
@@ -61,6 +67,15 @@ def test_a_question_gets_an_answer_with_a_citation_link(page, server):
     article.wait_for_load_state()
     assert article.locator("#dynamic-wrinkles").count() == 1
     article.close()
+
+
+def test_a_thumbs_up_is_recorded_against_its_question(page, server, root):
+    page.goto(server, wait_until="load")
+    question = "What happens to collagen as we age?"
+    ask(page, question, "#chat a[href*='articles']")
+    page.locator("#chat button[aria-label='Like']").last.click()
+    rows = eventually(lambda: [r for r in read(root / "data" / "questions.db") if r.question == question and r.helpful is not None])
+    assert [(r.helpful, r.channel, r.answerable) for r in rows] == [(True, "chat", True)]
 
 
 def test_a_follow_up_uses_the_conversation(page, server):

@@ -13,7 +13,9 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from servers import CHROMIUM, app_server, has_chromium, static_server
+from servers import CHROMIUM, app_server, eventually, has_chromium, static_server
+
+from assistant.questionlog import read
 
 if not has_chromium():
     pytest.skip(f"Debian chromium not found at {CHROMIUM}", allow_module_level=True)
@@ -68,7 +70,7 @@ def sites(tmp_path_factory):
             "t => { window.__result = {ok: true, text: t}; },"
             "e => { window.__result = {ok: false, error: String(e)}; });</script>" + tag))
         (other_dir / "frame.html").write_text(page_html(f'<iframe src="{app}/embed" width="360" height="600"></iframe>'))
-        yield SimpleNamespace(app=app, blog=blog, other=other)
+        yield SimpleNamespace(app=app, blog=blog, other=other, db=root / "app" / "data" / "questions.db")
 
 
 @pytest.fixture
@@ -129,6 +131,23 @@ def test_crows_feet_answer_cites_dynamic_wrinkles_and_the_link_opens(sites, cont
     assert article.url.split("#")[0] == href.split("#")[0]
     assert [r.status for r in responses if r.url == href.split("#")[0]] == [200]
     expect(article.locator("#dynamic-wrinkles")).to_be_attached()
+
+
+def test_thumbs_down_and_a_comment_are_recorded_against_the_question(sites, page):
+    _, dialog = open_widget(page, f"{sites.blog}/blog.html")
+    question = "How does sunscreen protect the skin?"
+    ask(dialog, question)
+    rating = dialog.locator(".msg.bot").last.get_by_role("group", name="Was this answer helpful?")
+    rating.get_by_role("button", name="Not helpful").click()  # a cross-origin POST: CORS allows the blog
+    expect(rating.get_by_role("button", name="Not helpful")).to_have_attribute("aria-pressed", "true")
+    expect(rating.get_by_role("status")).to_have_text("Thanks!")
+    comment = rating.get_by_role("textbox", name="What was missing?")
+    comment.fill("Which SPF should I use?")
+    comment.press("Enter")
+    expect(rating.get_by_role("status")).to_have_text("Thanks, noted.")
+    expect(comment).to_have_count(0)
+    rows = eventually(lambda: [r for r in read(sites.db) if r.question == question and r.comment])
+    assert [(r.helpful, r.comment, r.channel) for r in rows] == [(False, "Which SPF should I use?", "api")]
 
 
 def test_hostile_blog_css_neither_hides_nor_restyles_the_widget(sites, page):
@@ -261,9 +280,11 @@ def test_embed_is_refused_in_a_frame_on_another_origin(sites, page):
 
 
 def test_widget_is_small_cached_and_talks_only_to_its_own_origin(sites, page):
-    response = httpx.get(f"{sites.app}/widget.js")
+    response = httpx.get(f"{sites.app}/widget.js")  # httpx asks for gzip, as browsers do
     assert response.status_code == 200
-    assert len(response.content) < 15_000
+    assert response.headers["content-encoding"] == "gzip" and response.num_bytes_downloaded < 6_000
+    assert len(response.content) < 20_000
+    assert httpx.get(f"{sites.app}/widget.js", headers={"Accept-Encoding": "identity"}).content == response.content
     assert response.headers["content-type"] == "text/javascript; charset=utf-8"
     assert response.headers["cache-control"] == "public, max-age=300"
     assert b"innerHTML" not in response.content and b"eval(" not in response.content

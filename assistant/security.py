@@ -11,7 +11,9 @@ import json
 import math
 import time
 
-RATE_LIMITED_PREFIXES = ("/api/", "/gradio_api/queue/join", "/gradio_api/run/", "/gradio_api/call/")
+QUESTION_PREFIXES = ("/api/ask", "/api/reindex", "/gradio_api/queue/join", "/gradio_api/run/", "/gradio_api/call/")
+FEEDBACK_PREFIXES = ("/api/feedback",)  # its own budget: rating answers must not use up a reader's questions
+FEEDBACK_RATE = "60/minute;10/second"
 
 
 async def _send_json(send, status: int, body: dict, headers: list[tuple[bytes, bytes]] = ()) -> None:
@@ -23,19 +25,20 @@ async def _send_json(send, status: int, body: dict, headers: list[tuple[bytes, b
 
 class RateLimit:
     """Answers 429 with Retry-After once a client (by address) exceeds `rate`
-    (e.g. "30/minute;5/second") on the question endpoints."""
+    (e.g. "30/minute;5/second") on the paths starting with `prefixes`."""
 
-    def __init__(self, app, rate: str):
+    def __init__(self, app, rate: str, prefixes: tuple[str, ...] = QUESTION_PREFIXES):
         from limits import parse_many
         from limits.storage import MemoryStorage
         from limits.strategies import MovingWindowRateLimiter
 
         self.app = app
+        self.prefixes = prefixes
         self.items = parse_many(rate)
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope.get("method") == "OPTIONS" or not scope["path"].startswith(RATE_LIMITED_PREFIXES):
+        if scope["type"] != "http" or scope.get("method") == "OPTIONS" or not scope["path"].startswith(self.prefixes):
             return await self.app(scope, receive, send)
         client = (scope.get("client") or ("unknown", 0))[0]
         for item in self.items:

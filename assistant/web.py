@@ -228,7 +228,7 @@ def harden(app, settings: Settings):
     import limits  # noqa: F401  (fail at start-up, not on the first request, if it is missing)
     from starlette.middleware.cors import CORSMiddleware
 
-    from .security import BodyLimit, OwnerOnly, RateLimit, SecurityHeaders
+    from .security import FEEDBACK_PREFIXES, FEEDBACK_RATE, BodyLimit, OwnerOnly, RateLimit, SecurityHeaders
 
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins), allow_methods=["GET", "POST"],
                        allow_headers=["content-type"], max_age=600)
@@ -236,6 +236,7 @@ def harden(app, settings: Settings):
     app.add_middleware(OwnerOnly, prefix="/insights", token=settings.admin_token)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimit, rate=settings.rate_limit)
+    app.add_middleware(RateLimit, rate=FEEDBACK_RATE, prefixes=FEEDBACK_PREFIXES)
     return app
 
 

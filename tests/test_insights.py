@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from assistant.insights import as_json, as_text, group, plain, summarize
+from assistant.insights import Memo, as_json, as_text, group, plain, summarize
 from assistant.records import LoggedQuestion
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
@@ -100,3 +100,11 @@ def test_an_empty_log_needs_no_model():
 def test_same_content_words_group_whatever_the_embedding(fake_embedder):
     groups = group([row("Sunscreen: does it help?", n=1), row("does sunscreen help", n=2)], fake_embedder.encode)
     assert [g.count for g in groups] == [2]
+
+
+def test_the_dashboards_memo_embeds_each_phrasing_once(fake_embedder):
+    memo = Memo(fake_embedder.encode)
+    summarize(LOG, memo, days=7, now=NOW)
+    first = len(fake_embedder.texts)
+    summarize(LOG, memo, days=7, now=NOW)
+    assert len(fake_embedder.texts) == first == len(set(fake_embedder.texts))

@@ -57,3 +57,15 @@ def test_a_burst_from_one_client_gets_429_with_retry_after_never_5xx(server):
     assert len(limited) >= 150 - 30
     assert int(limited[0].headers["retry-after"]) >= 1
     assert "try again" in limited[0].json()["error"]
+
+
+def test_feedback_has_its_own_budget_so_rating_never_costs_a_question(server):
+    with httpx.Client(timeout=30) as client:
+        for _ in range(40):  # spend this client's question budget
+            client.get(f"{server}/api/ask", params={"q": "what is collagen"})
+        assert client.get(f"{server}/api/ask", params={"q": "what is collagen"}).status_code == 429
+        rating = {"question_id": "b" * 32, "helpful": True}
+        assert client.post(f"{server}/api/feedback", json=rating).status_code == 404  # reached the handler
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(lambda _: client.post(f"{server}/api/feedback", json=rating).status_code, range(80)))
+    assert set(statuses) == {404, 429}  # 60/minute of its own, then refused like questions

@@ -61,9 +61,10 @@
     ".send{border:0;border-radius:10px;padding:0 14px;background:var(--accent);color:#fff;font-weight:600;cursor:pointer}" +
     ".send:disabled{opacity:.55;cursor:default}" +
     ".rate{display:flex;flex-wrap:wrap;align-items:center;gap:6px;margin-top:8px;font-size:13px;color:var(--muted);white-space:normal}" +
-    ".rate button{border:1px solid var(--line);background:var(--bg);border-radius:8px;padding:2px 8px;cursor:pointer;font-size:14px;line-height:1.4}" +
+    ".rate button{border:1px solid var(--line);background:var(--bg);border-radius:8px;padding:3px 8px;cursor:pointer;font-size:13px;line-height:1.4;display:inline-flex;align-items:center}" +
+    ".rate svg{width:16px;height:16px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}" +
     ".rate button[aria-pressed=true]{border-color:var(--accent);background:var(--soft)}" +
-    ".rate input{flex:1;min-width:140px;font:inherit;font-size:13px;padding:4px 8px;border:1px solid var(--line);border-radius:8px;background:var(--bg);color:var(--fg)}" +
+    ".note{display:flex;gap:6px;width:100%}.rate input{flex:1;min-width:0;font:inherit;font-size:13px;padding:4px 8px;border:1px solid var(--line);border-radius:8px;background:var(--bg);color:var(--fg)}" +
     ".foot{margin:0;padding:0 12px 8px;font-size:11px;color:var(--muted);text-align:center;background:var(--bg)}";
 
   // Builds an element; children that are strings become text nodes.
@@ -76,13 +77,19 @@
     return node;
   }
 
-  function icon() {
+  // Line icons as inline SVG (no emoji: not every system has an emoji font).
+  var ICONS = {
+    chat: "M21 12a8 8 0 0 1-11.6 7.1L4 20.5l1.4-4.9A8 8 0 1 1 21 12z",
+    up: "M14 9V5a3 3 0 0 0-3-3l-4 9v11h11.3a2 2 0 0 0 2-1.7l1.4-9a2 2 0 0 0-2-2.3zM7 22H4a2 2 0 0 1-2-2v-7a2 2 0 0 1 2-2h3",
+    down: "M10 15v4a3 3 0 0 0 3 3l4-9V2H5.7a2 2 0 0 0-2 1.7l-1.4 9a2 2 0 0 0 2 2.3zM17 2h2.7A2.3 2.3 0 0 1 22 4v7a2.3 2.3 0 0 1-2.3 2H17",
+  };
+  function icon(name) {
     var ns = "http://www.w3.org/2000/svg";
     var svg = document.createElementNS(ns, "svg");
     svg.setAttribute("viewBox", "0 0 24 24");
     svg.setAttribute("aria-hidden", "true");
     var path = document.createElementNS(ns, "path");
-    path.setAttribute("d", "M21 12a8 8 0 0 1-11.6 7.1L4 20.5l1.4-4.9A8 8 0 1 1 21 12z");
+    path.setAttribute("d", ICONS[name]);
     svg.appendChild(path);
     return svg;
   }
@@ -95,7 +102,7 @@
     var root = el("div", { class: "root t-" + theme + (inline ? " inline" : data.position === "left" ? " left" : "") });
     if (data.accent && window.CSS && CSS.supports("color", data.accent)) root.style.setProperty("--accent", data.accent);
 
-    var launcher = el("button", { class: "launcher", type: "button", "aria-label": title, "aria-expanded": "false", "aria-controls": "aa-panel" }, [icon()]);
+    var launcher = el("button", { class: "launcher", type: "button", "aria-label": title, "aria-expanded": "false", "aria-controls": "aa-panel" }, [icon("chat")]);
     var close = el("button", { class: "close", type: "button", "aria-label": "Close" }, ["\u00d7"]);
     var log = el("div", { class: "log", "aria-live": "polite" });
     var input = el("textarea", { rows: "1", placeholder: data.placeholder || "Ask about this article\u2026", "aria-label": "Your question" });
@@ -175,8 +182,8 @@
 
     // Thumbs under an answer -> POST /api/feedback; after a thumbs-down, an optional comment.
     function rating(questionId) {
-      var up = el("button", { type: "button", "aria-label": "Helpful", "aria-pressed": "false" }, ["\ud83d\udc4d"]);
-      var down = el("button", { type: "button", "aria-label": "Not helpful", "aria-pressed": "false" }, ["\ud83d\udc4e"]);
+      var up = el("button", { type: "button", "aria-label": "Helpful", "aria-pressed": "false" }, [icon("up")]);
+      var down = el("button", { type: "button", "aria-label": "Not helpful", "aria-pressed": "false" }, [icon("down")]);
       var status = el("span", { class: "status", role: "status" });
       var row = el("div", { class: "rate", role: "group", "aria-label": "Was this answer helpful?" }, ["Helpful?", up, down, status]);
       var comment = null;
@@ -198,13 +205,14 @@
               if (!comment.value.trim()) return;
               post(false, comment.value.trim(), function (saved) {
                 status.textContent = saved ? "Thanks, noted." : "Comment not saved.";
-                if (saved) { comment.remove(); sendComment.remove(); }
+                if (saved) note.remove();
               });
             };
             sendComment.addEventListener("click", submitComment);
             comment.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); submitComment(); } });
-            row.insertBefore(comment, status);
-            row.insertBefore(sendComment, status);
+            var note = el("div", { class: "note" }, [comment, sendComment]);
+            row.appendChild(note);
+            comment.focus();
           }
         });
       }

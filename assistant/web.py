@@ -101,8 +101,7 @@ def chat_ui(live, settings: Settings, questions):
         asked = gr.State([])
         ids = gr.State([])  # the question log's id of each turn, for thumbs
         chatbot = gr.Chatbot(label="Article assistant", sanitize_html=True, render_markdown=True, height="65vh",
-                             min_height=300, feedback_options=("Like", "Dislike") if questions.enabled else None,
-                             elem_id="chat")
+                             min_height=300, feedback_options=("Like", "Dislike"), elem_id="chat")
         with gr.Row(equal_height=True):
             box = gr.Textbox(placeholder="Ask about wrinkles, collagen, sun protection…", show_label=False,
                              max_length=settings.max_question_chars, scale=5, autofocus=True, elem_id="question")
@@ -111,7 +110,8 @@ def chat_ui(live, settings: Settings, questions):
         gr.ClearButton([box, chatbot, asked, ids], value="New conversation", size="sm")
         for trigger in (box.submit, send.click):
             trigger(submit, [box, chatbot, asked, ids], [box, chatbot, asked, ids], api_visibility="private")
-        chatbot.like(on_like, [ids], None, api_visibility="private")
+        if questions.enabled:  # no thumbs when there is nowhere to record them
+            chatbot.like(on_like, [ids], None, api_visibility="private")
         demo.load(lambda: freshness(live.current), None, fresh, api_visibility="private")
     return demo
 

@@ -224,3 +224,22 @@ def test_eval_json_reports_the_dev_set(built):
     assert report["questions"] == 28
     assert report["hit_at_3"] == 1.0
     assert report["refused_out_of_scope"] == report["out_of_scope"] == 6
+
+
+def test_insights_on_an_empty_log_says_so_without_creating_it(tmp_path):
+    proc = run("insights", corpus=tmp_path / "corpus", index=tmp_path / "index")
+    assert proc.returncode == 0, text(proc.stderr)
+    assert "0 questions" in text(proc.stdout) and "nothing recorded" in text(proc.stderr)
+    assert not (tmp_path / "data").exists()
+
+
+def test_insights_on_a_corrupt_log_is_one_line_naming_the_fix(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "questions.db").write_bytes(b"\x00not a database" * 64)
+    proc = run("insights", "--json", corpus=tmp_path / "corpus", index=tmp_path / "index")
+    assert_one_line_error(proc, "questions.db", "move it aside")
+
+
+def test_insights_refuses_a_period_of_zero_days(tmp_path):
+    proc = run("insights", "--days", "0", corpus=tmp_path / "corpus", index=tmp_path / "index")
+    assert_one_line_error(proc, "--days")

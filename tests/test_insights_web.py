@@ -147,7 +147,25 @@ def test_with_logging_off_nothing_is_written(tmp_path):
         body = httpx.get(f"{base}/api/ask", params={"q": "what are crows feet"}, timeout=60).json()
         feedback = httpx.post(f"{base}/api/feedback", json={"question_id": "a" * 32, "helpful": True}, timeout=30)
         insights = httpx.get(f"{base}/insights/", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+        config = httpx.get(f"{base}/config", timeout=30).json()
+    [chat] = [c for c in config["components"] if c.get("props", {}).get("elem_id") == "chat"]
+    assert chat["props"]["likeable"] is False  # no thumbs in the chat: nowhere to record them
     assert body["answerable"] is True and "question_id" not in body
     assert feedback.status_code == 404 and "logging is off" in feedback.json()["error"]
     assert insights.status_code == 403  # no admin token on this server either
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus", "index", "server.log"]
+
+
+def test_an_unwritable_log_never_breaks_an_answer(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the log's folder should be")
+    with app_server(tmp_path / "app", ASSISTANT_DB=str(blocker / "questions.db"), ASSISTANT_ADMIN_TOKEN=TOKEN) as base:
+        answers = [httpx.get(f"{base}/api/ask", params={"q": q}, timeout=60) for q in ("what are crows feet", "what is collagen")]
+        feedback = httpx.post(f"{base}/api/feedback", json={"question_id": answers[0].json()["question_id"], "helpful": True},
+                              timeout=30)
+        page = httpx.get(f"{base}/insights/", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+    assert [a.status_code for a in answers] == [200, 200] and answers[0].json()["answerable"] is True
+    assert feedback.status_code == 503 and "try again later" in feedback.json()["error"]
+    assert page.status_code == 200
+    log = (tmp_path / "app" / "server.log").read_text()
+    assert log.count("questions are not recorded until this is fixed") == 1 and "Traceback" not in log

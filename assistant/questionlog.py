@@ -111,15 +111,20 @@ class QuestionLog:
         self._thread = threading.Thread(target=self._write_forever, name="question-log", daemon=True)
         self._thread.start()
 
-    def record(self, answer: Answer, seconds: float, channel: str) -> str:
-        """Queue one asked question; returns its id (for feedback) at once."""
-        question_id = uuid.uuid4().hex
-        row = (question_id, timestamp(), masked(answer.question), int(answer.answerable),
-               json.dumps([c.passage_id for c in answer.citations]), round(seconds * 1000, 2), channel)
+    def record(self, answer: Answer, seconds: float, channel: str) -> str | None:
+        """Queue one asked question; returns its id (for feedback) at once, or None if
+        it could not even be queued. Never raises: the answer matters more than its row."""
         try:
+            question_id = uuid.uuid4().hex
+            row = (question_id, timestamp(), masked(answer.question), int(answer.answerable),
+                   json.dumps([c.passage_id for c in answer.citations]), round(seconds * 1000, 2), channel)
             self._queue.put_nowait(("question", row, None))
         except queue.Full:
             self._fail("the write queue is full", skipped=1)
+            return None
+        except Exception as exc:  # a bug here must cost a log row, not a reader's answer
+            self._fail(f"could not queue a question: {type(exc).__name__}: {exc}", skipped=1)
+            return None
         return question_id
 
     def feedback(self, feedback: Feedback, timeout: float = 3.0) -> bool | None:

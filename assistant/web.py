@@ -63,8 +63,6 @@ def chat_ui(live, settings: Settings, questions):
     """The chat page: the reader's message is shown escaped (as text, never markup),
     the raw questions are kept in a State for follow-ups, answers are as_markdown().
     `questions` (the question log) records each turn; thumbs become its feedback."""
-    import time
-
     import gradio as gr
 
     from .question import readable

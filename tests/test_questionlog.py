@@ -193,3 +193,20 @@ def test_malformed_feedback_is_refused_with_a_reason(payload, message):
 def test_feedback_comments_are_trimmed_and_masked():
     feedback = Feedback.parse({"question_id": "a" * 32, "helpful": False, "comment": "  write to me: a@b.org  "})
     assert feedback == Feedback("a" * 32, False, "write to me: [email]")
+
+
+def test_a_full_queue_drops_the_question_not_the_answer(tmp_path, monkeypatch, caplog):
+    from assistant import questionlog
+
+    monkeypatch.setattr(questionlog, "QUEUE_SIZE", 3)
+    log = QuestionLog(tmp_path / "questions.db")
+    log.flush()
+    holder = sqlite3.connect(log.path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # the writer is stuck waiting on this lock
+    with caplog.at_level(logging.WARNING, logger="assistant.questionlog"):
+        ids = [log.record(answered(f"question {i}"), 0.01, "api") for i in range(10)]
+    holder.execute("ROLLBACK")
+    holder.close()
+    log.close()
+    assert None in ids and log.skipped >= ids.count(None)
+    assert any("write queue is full" in r.getMessage() for r in caplog.records)

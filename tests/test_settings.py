@@ -10,7 +10,8 @@ from assistant.settings import PROJECT_DIR, Settings
 
 @pytest.fixture
 def clean_env(monkeypatch):
-    for name in ("ASSISTANT_CORPUS_DIR", "ASSISTANT_INDEX_DIR", "ASSISTANT_MODEL", "ASSISTANT_HOST", "ASSISTANT_PORT"):
+    for name in ("ASSISTANT_CORPUS_DIR", "ASSISTANT_INDEX_DIR", "ASSISTANT_MODEL", "ASSISTANT_HOST", "ASSISTANT_PORT",
+                 "ASSISTANT_DATA_DIR", "ASSISTANT_DB", "ASSISTANT_LOG_QUESTIONS", "ASSISTANT_RETENTION_DAYS"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -48,3 +49,21 @@ def test_an_unset_flag_keeps_the_environment_variable(clean_env, tmp_path):
     settings = Settings.from_env(corpus_dir=None, index_dir=None, host=None, port=None)  # what cli._settings passes
     assert settings.index_dir == tmp_path / "from-env"
     assert settings.corpus_dir == tmp_path / "articles"
+
+
+def test_the_question_log_lives_under_data_unless_told_otherwise(clean_env, tmp_path):
+    settings = Settings.from_env()
+    assert (settings.question_db, settings.log_questions, settings.retention_days) == (PROJECT_DIR / "data" / "questions.db", True, 90)
+    clean_env.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "d"))
+    assert Settings.from_env().question_db == tmp_path / "d" / "questions.db"
+    clean_env.setenv("ASSISTANT_DB", str(tmp_path / "log.sqlite"))
+    clean_env.setenv("ASSISTANT_RETENTION_DAYS", "30")
+    clean_env.setenv("ASSISTANT_LOG_QUESTIONS", "0")
+    settings = Settings.from_env()
+    assert (settings.question_db, settings.log_questions, settings.retention_days) == (tmp_path / "log.sqlite", False, 30)
+
+
+@pytest.mark.parametrize("days", ["0", "-5", "ninety", ""])
+def test_a_retention_that_is_not_a_positive_number_keeps_the_default(clean_env, days):
+    clean_env.setenv("ASSISTANT_RETENTION_DAYS", days)
+    assert Settings.from_env().retention_days == 90

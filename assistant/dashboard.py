@@ -19,7 +19,7 @@ def summary_markdown(report: Insights, log_state: str) -> str:
     rated = report.helpful + report.unhelpful
     rate = "n/a" if report.answer_rate is None else f"{report.answer_rate:.0%}"
     ratio = "n/a" if report.helpful_ratio is None else f"{report.helpful_ratio:.0%}"
-    lines = [f"**{report.questions}** questions since {report.since} · **{rate}** answered "
+    lines = [f"**{report.questions}** question{'' if report.questions == 1 else 's'} since {report.since} · **{rate}** answered "
              f"({report.refused} refused) · helpful ratio **{ratio}** ({rated} ratings)"]
     if report.median_latency_ms is not None:
         lines[0] += f" · median answer {report.median_latency_ms:.0f} ms"

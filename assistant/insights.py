@@ -108,10 +108,10 @@ def as_json(insights: Insights) -> dict:
 
 def as_text(insights: Insights) -> str:
     """A terminal report."""
-    lines = [f"Since {insights.since} ({insights.days} days): {insights.questions} questions, "
+    lines = [f"Since {insights.since} ({insights.days} days): {_count(insights.questions, 'question')}, "
              f"{insights.answered} answered, {insights.refused} refused (answer rate {_percent(insights.answer_rate)})."]
     rated = insights.helpful + insights.unhelpful
-    lines.append(f"Feedback: {rated} ratings, {insights.helpful} helpful, {insights.unhelpful} unhelpful "
+    lines.append(f"Feedback: {_count(rated, 'rating')}, {insights.helpful} helpful, {insights.unhelpful} unhelpful "
                  f"(helpful ratio {_percent(insights.helpful_ratio)}).")
     if insights.median_latency_ms is not None:
         lines.append(f"Median answer time: {insights.median_latency_ms:.0f} ms.")
@@ -190,6 +190,10 @@ def _reverse(stamp: str) -> tuple[int, ...]:
 
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _percent(value: float | None) -> str:

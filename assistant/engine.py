@@ -12,7 +12,7 @@ from . import followup, index as index_store
 from .embed import Embedder
 from .question import clean, readable
 from .records import Answer, BuildReport
-from .retrieve import Ranking, Retriever, blend
+from .retrieve import Ranking, Retriever, blend, content_terms
 from .settings import Settings
 
 TOPICS_SHOWN = 8
@@ -87,7 +87,7 @@ class Assistant:
         if alone is not ranking:
             ranking = blend(alone, ranking, TOPIC_WEIGHT)
         top = [(hit, self.index.sentence_vectors_of(hit.row)) for hit in ranking.hits[: self.settings.top_k]]
-        return composer.compose(question, query, ranking, top, question_vector, self.retriever.terms)
+        return composer.compose(question, query, ranking, top, question_vector, content_terms)
 
 
 def ensure_built(settings: Settings, embedder: Embedder, progress: bool = False) -> BuildReport:

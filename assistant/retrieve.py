@@ -91,9 +91,6 @@ class Retriever:
     def vocabulary(self) -> frozenset[str]:
         return frozenset(t for t in self._bm25[1].get_vocab_dict() if t)
 
-    def terms(self, text: str) -> tuple[str, ...]:
-        return content_terms(text)
-
     @cached_property
     def _passage_matrix(self) -> np.ndarray:
         """All passage vectors as one (n, dim) array: a zero-copy view of FAISS's own
@@ -117,7 +114,7 @@ class Retriever:
 
     @cached_property
     def _labels(self) -> list[frozenset[str]]:
-        return [frozenset(self.terms(p.section[-1])) if p.section else frozenset() for p in self.index.passages]
+        return [frozenset(content_terms(p.section[-1])) if p.section else frozenset() for p in self.index.passages]
 
     def section_scores(self, rows: np.ndarray, terms: tuple[str, ...]) -> np.ndarray:
         """Share of each passage's own heading that the query names."""
@@ -158,7 +155,7 @@ class Retriever:
         return candidates, (1 - SENTENCE_WEIGHT) * passage_cos + SENTENCE_WEIGHT * best_sentence
 
     def rank(self, query: str, query_vector: np.ndarray) -> Ranking:
-        terms = self.terms(query)  # stemmed once, for BM25, headings and answerability
+        terms = content_terms(query)  # stemmed once, for BM25, headings and answerability
         lexical_all = self.lexical_scores(terms)
         rows, dense = self.dense_scores(query_vector, lexical_all)
         lexical = lexical_all[rows]

@@ -316,9 +316,11 @@ def _breakdown(assistant) -> dict:
     by step, question by question) so a burst of load on this shared machine hits all
     steps alike. Reaches into Retriever internals, so a step an engine change broke
     reads "n/a" instead of failing the run."""
+    from assistant.retrieve import content_terms
+
     retriever, index, embedder = assistant.retriever, assistant.index, assistant.embedder
     vectors = {q: embedder.encode([q])[0] for q in QUESTIONS}
-    lexical = {q: retriever.lexical_scores(retriever.terms(q)) for q in QUESTIONS}
+    lexical = {q: retriever.lexical_scores(content_terms(q)) for q in QUESTIONS}
     ranks = {q: retriever.rank(q, vectors[q]) for q in QUESTIONS}
     k = min(100, index.faiss.ntotal)
     candidates = np.arange(min(200, len(index.passages)))
@@ -326,7 +328,7 @@ def _breakdown(assistant) -> dict:
         "ask (total)": lambda q: assistant.ask(q),
         "encode (hashed; the model adds its own)": lambda q: embedder.encode([q]),
         "retriever.rank (total)": lambda q: retriever.rank(q, vectors[q]),
-        "bm25 lexical_scores (get_scores, dense over all passages)": lambda q: retriever.lexical_scores(retriever.terms(q)),
+        "bm25 lexical_scores (get_scores, dense over all passages)": lambda q: retriever.lexical_scores(content_terms(q)),
         "retriever.dense_scores (total)": lambda q: retriever.dense_scores(vectors[q], lexical[q]),
         "faiss search k=100": lambda q: index.faiss.search(vectors[q].reshape(1, -1), k),
         "np.argsort of one score per passage (full sort)": lambda q: np.argsort(-lexical[q]),

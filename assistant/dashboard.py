@@ -17,8 +17,7 @@ PERIODS = [7, 30, 90]
 
 def summary_markdown(report: Insights, log_state: str) -> str:
     rated = report.helpful + report.unhelpful
-    rate = "n/a" if report.answer_rate is None else f"{report.answer_rate:.0%}"
-    ratio = "n/a" if report.helpful_ratio is None else f"{report.helpful_ratio:.0%}"
+    rate, ratio = insights.percent(report.answer_rate), insights.percent(report.helpful_ratio)
     lines = [f"**{report.questions}** question{'' if report.questions == 1 else 's'} since {report.since} · **{rate}** answered "
              f"({report.refused} refused) · helpful ratio **{ratio}** ({rated} ratings)"]
     if report.median_latency_ms is not None:
@@ -33,26 +32,23 @@ def tables(report: Insights, labels: dict[str, str] | None = None):
     `labels` names cited passages (id -> "Article › Section") where the index knows them."""
     import pandas as pd
 
-    days = pd.DataFrame([vars(d) for d in report.per_day], columns=["date", "questions", "answered", "refused", "helpful", "unhelpful"])
+    days = pd.DataFrame([[d.date, d.questions, d.answered, d.refused, d.helpful, d.unhelpful] for d in report.per_day],
+                        columns=["date", "questions", "answered", "refused", "helpful", "unhelpful"])
     days["date"] = pd.to_datetime(days["date"])
     outcome = days.melt(id_vars="date", value_vars=["answered", "refused"], var_name="outcome", value_name="count")
     total = (days["helpful"] + days["unhelpful"]).clip(lower=1)  # a day without ratings draws no bar
     ratio = pd.DataFrame({"date": days["date"], "helpful": days["helpful"] / total, "unhelpful": days["unhelpful"] / total})
     ratio = ratio.melt(id_vars="date", value_vars=["helpful", "unhelpful"], var_name="verdict", value_name="share")
-    top = pd.DataFrame([[g.question, g.count, g.answered, g.helpful, g.unhelpful, " · ".join(g.variants[1:]), _minute(g.last_asked)]
+    top = pd.DataFrame([[g.question, g.count, g.answered, g.helpful, g.unhelpful, " · ".join(g.variants[1:]), insights.minute(g.last_asked)]
                         for g in report.top_questions],
                        columns=["question", "asked", "answered", "helpful", "unhelpful", "also asked as", "last asked"])
-    gaps = pd.DataFrame([[g.question, g.count, " · ".join(g.variants[1:]), _minute(g.last_asked)] for g in report.unanswered],
+    gaps = pd.DataFrame([[g.question, g.count, " · ".join(g.variants[1:]), insights.minute(g.last_asked)] for g in report.unanswered],
                         columns=["question", "asked", "also asked as", "last asked"])
 
-    unhelpful = pd.DataFrame([[_minute(r.asked_at), r.question, r.comment,
+    unhelpful = pd.DataFrame([[insights.minute(r.asked_at), r.question, r.comment,
                                "; ".join((labels or {}).get(i, i) for i in r.passage_ids) or "(refused)"]
                               for r in report.unhelpful_answers], columns=["asked", "question", "comment", "cited passages"])
     return days[["date", "questions"]], outcome, ratio, top, gaps, unhelpful
-
-
-def _minute(stamp: str) -> str:
-    return stamp[:16].replace("T", " ")
 
 
 def insights_ui(settings: Settings, encode, question_log, passages=lambda: ()):

@@ -45,7 +45,7 @@ def summarize(rows: Sequence[LoggedQuestion], encode: Encode, days: int, now: da
     unhelpful = sorted((r for r in rows if r.helpful is False), key=lambda r: r.asked_at, reverse=True)
     return Insights(
         days=days, since=since.isoformat(), questions=len(rows),
-        answered=sum(r.answerable for r in rows), refused=sum(not r.answerable for r in rows),
+        answered=sum(r.answerable for r in rows),
         helpful=sum(r.helpful is True for r in rows), unhelpful=len(unhelpful),
         median_latency_ms=round(statistics.median(latencies), 1) if latencies else None,
         top_questions=tuple(group(rows, vectors)[:top]),
@@ -61,7 +61,7 @@ def group(rows: Sequence[LoggedQuestion], encode: Encode) -> list[QuestionGroup]
     for row in rows:
         terms = tuple(sorted(set(content_terms(row.question)))) or (" ".join(row.question.casefold().split()),)
         by_terms.setdefault(terms, []).append(row)
-    keyed = sorted(by_terms.values(), key=lambda members: (-len(members), _reverse(_latest(members))))
+    keyed = _most_first(by_terms.values(), len, _latest)
     if not keyed:
         return []
     vectors = encode([plain(_phrasings(members)[0]) for members in keyed])
@@ -77,8 +77,7 @@ def group(rows: Sequence[LoggedQuestion], encode: Encode) -> list[QuestionGroup]
                 continue
         leaders[len(merged)] = vector
         merged.append(list(members))
-    groups = [_group(members) for members in merged]
-    return sorted(groups, key=lambda g: (-g.count, _reverse(g.last_asked)))
+    return _most_first((_group(members) for members in merged), lambda g: g.count, lambda g: g.last_asked)
 
 
 def per_day(rows: Sequence[LoggedQuestion], first: date, last: date) -> tuple[DayCount, ...]:
@@ -93,14 +92,19 @@ def per_day(rows: Sequence[LoggedQuestion], first: date, last: date) -> tuple[Da
         if counts is None:
             continue
         counts["questions"] += 1
-        counts["answered" if row.answerable else "refused"] += 1
+        counts["answered"] += row.answerable
         if row.helpful is not None:
             counts["helpful" if row.helpful else "unhelpful"] += 1
-    return tuple(DayCount(d, c["questions"], c["answered"], c["refused"], c["helpful"], c["unhelpful"]) for d, c in days.items())
+    return tuple(DayCount(d, c["questions"], c["answered"], c["helpful"], c["unhelpful"]) for d, c in days.items())
 
 
 def as_json(insights: Insights) -> dict:
     body = asdict(insights)
+    body["refused"] = insights.refused
+    for key, records in (("top_questions", insights.top_questions), ("unanswered", insights.unanswered),
+                         ("per_day", insights.per_day)):
+        for entry, record in zip(body[key], records):
+            entry["refused"] = record.refused
     body["answer_rate"] = _rounded(insights.answer_rate)
     body["helpful_ratio"] = _rounded(insights.helpful_ratio)
     return body
@@ -109,10 +113,10 @@ def as_json(insights: Insights) -> dict:
 def as_text(insights: Insights) -> str:
     """A terminal report."""
     lines = [f"Since {insights.since} ({insights.days} days): {_count(insights.questions, 'question')}, "
-             f"{insights.answered} answered, {insights.refused} refused (answer rate {_percent(insights.answer_rate)})."]
+             f"{insights.answered} answered, {insights.refused} refused (answer rate {percent(insights.answer_rate)})."]
     rated = insights.helpful + insights.unhelpful
     lines.append(f"Feedback: {_count(rated, 'rating')}, {insights.helpful} helpful, {insights.unhelpful} unhelpful "
-                 f"(helpful ratio {_percent(insights.helpful_ratio)}).")
+                 f"(helpful ratio {percent(insights.helpful_ratio)}).")
     if insights.median_latency_ms is not None:
         lines.append(f"Median answer time: {insights.median_latency_ms:.0f} ms.")
     for title, groups in (("Top questions", insights.top_questions), ("Unanswered (content gaps)", insights.unanswered)):
@@ -124,7 +128,7 @@ def as_text(insights: Insights) -> str:
     lines += ["", "Marked unhelpful:" if insights.unhelpful_answers else "Marked unhelpful: none"]
     for row in insights.unhelpful_answers:
         comment = f'  "{row.comment}"' if row.comment else ""
-        lines.append(f"  {row.asked_at[:16].replace('T', ' ')}  {row.question}{comment}  [{', '.join(row.passage_ids) or 'refused'}]")
+        lines.append(f"  {minute(row.asked_at)}  {row.question}{comment}  [{', '.join(row.passage_ids) or 'refused'}]")
     return "\n".join(lines)
 
 
@@ -161,7 +165,7 @@ def _group(members: list[LoggedQuestion]) -> QuestionGroup:
     phrasings = _phrasings(members)
     return QuestionGroup(
         question=phrasings[0], count=len(members), variants=tuple(phrasings[:VARIANTS_SHOWN]),
-        answered=sum(m.answerable for m in members), refused=sum(not m.answerable for m in members),
+        answered=sum(m.answerable for m in members),
         helpful=sum(m.helpful is True for m in members), unhelpful=sum(m.helpful is False for m in members),
         last_asked=_latest(members))
 
@@ -176,16 +180,16 @@ def _phrasings(members: Sequence[LoggedQuestion]) -> list[str]:
         counts[key] += 1
         if m.asked_at >= latest.get(key, ""):
             shown[key], latest[key] = " ".join(m.question.split()), m.asked_at
-    return [shown[k] for k in sorted(counts, key=lambda k: (-counts[k], _reverse(latest[k])))]
+    return [shown[k] for k in _most_first(counts, counts.__getitem__, latest.__getitem__)]
 
 
 def _latest(members: Sequence[LoggedQuestion]) -> str:
     return max(m.asked_at for m in members)
 
 
-def _reverse(stamp: str) -> tuple[int, ...]:
-    """Sort key that puts later timestamps first."""
-    return tuple(-ord(ch) for ch in stamp)
+def _most_first(items, size, latest) -> list:
+    """Largest `size` first; among equals, the latest first (two stable sorts)."""
+    return sorted(sorted(items, key=latest, reverse=True), key=size, reverse=True)
 
 
 def _rounded(value: float | None) -> float | None:
@@ -196,5 +200,10 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
-def _percent(value: float | None) -> str:
+def minute(stamp: str) -> str:
+    """"2026-11-24T05:01:02.345Z" -> "2026-11-24 05:01" (UTC)."""
+    return stamp[:16].replace("T", " ")
+
+
+def percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0%}"

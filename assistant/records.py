@@ -131,10 +131,13 @@ class QuestionGroup:
     count: int
     variants: tuple[str, ...]  # distinct phrasings, most common first
     answered: int
-    refused: int
     helpful: int
     unhelpful: int
     last_asked: str
+
+    @property
+    def refused(self) -> int:
+        return self.count - self.answered
 
 
 @dataclass(frozen=True)
@@ -142,9 +145,12 @@ class DayCount:
     date: str  # "2026-11-24", UTC
     questions: int
     answered: int
-    refused: int
     helpful: int
     unhelpful: int
+
+    @property
+    def refused(self) -> int:
+        return self.questions - self.answered
 
 
 @dataclass(frozen=True)
@@ -155,7 +161,6 @@ class Insights:
     since: str
     questions: int
     answered: int
-    refused: int
     helpful: int
     unhelpful: int
     median_latency_ms: float | None
@@ -163,6 +168,10 @@ class Insights:
     unanswered: tuple[QuestionGroup, ...]
     unhelpful_answers: tuple[LoggedQuestion, ...]
     per_day: tuple[DayCount, ...]
+
+    @property
+    def refused(self) -> int:
+        return self.questions - self.answered
 
     @property
     def answer_rate(self) -> float | None:

@@ -59,6 +59,14 @@ def freshness(assistant) -> str:
             f"{articles} article{'s' if articles != 1 else ''}, {len(assistant.index.passages)} passages.")
 
 
+def ask_recorded(assistant, questions, question: str, history, channel: str):
+    """assistant.ask, timed and put in the question log: (answer, question id or None).
+    Raises InvalidQuestion, as ask does, without recording anything."""
+    started = time.perf_counter()
+    answer = assistant.ask(question, history=history)
+    return answer, questions.record(answer, time.perf_counter() - started, channel)
+
+
 def chat_ui(live, settings: Settings, questions):
     """The chat page: the reader's message is shown escaped (as text, never markup),
     the raw questions are kept in a State for follow-ups, answers are as_markdown().
@@ -73,9 +81,7 @@ def chat_ui(live, settings: Settings, questions):
         message = readable(message)
         question_id = None
         try:
-            started = time.perf_counter()
-            answer = live.current.ask(message, history=asked)
-            question_id = questions.record(answer, time.perf_counter() - started, "chat")
+            answer, question_id = ask_recorded(live.current, questions, message, asked, "chat")
             reply = as_markdown(answer)
         except InvalidQuestion as exc:
             reply = escape_markdown(str(exc))
@@ -141,12 +147,10 @@ def create_app(settings: Settings | None = None, live=None):
     def answer_json(question: str, history: list | None) -> JSONResponse:
         assistant = live.current  # one index for the whole request, even if a swap happens
         try:
-            started = time.perf_counter()
-            answer = assistant.ask(question, history=history)
+            answer, question_id = ask_recorded(assistant, questions, question, history, "api")
         except InvalidQuestion as exc:
             status = 413 if len(question) > settings.max_question_chars else 422
             return JSONResponse({"error": str(exc)}, status_code=status)
-        question_id = questions.record(answer, time.perf_counter() - started, "api")
         logged = {"question_id": question_id} if question_id else {}
         return JSONResponse(as_json(answer) | {"index_version": assistant.index.manifest.version} | logged)
 

@@ -97,6 +97,7 @@ def test_insights_is_refused_without_the_token(server, path, headers):
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Basic ")
     assert "questions" not in response.text
+    assert response.json()["error"].startswith("Sign in with the admin token")  # ours, not the page
 
 
 @pytest.mark.parametrize("headers", [{"Authorization": f"Bearer {TOKEN}"}, basic("owner", TOKEN)])

@@ -71,6 +71,8 @@ def test_no_address_is_stored_and_contact_details_in_a_question_are_masked(quest
     with sqlite3.connect(question_log.path) as db:
         columns = [c[1] for c in db.execute("PRAGMA table_info(questions)")]
     assert not {"ip", "address", "client", "cookie", "user", "user_id"} & set(columns)
+    assert columns == ["id", "asked_at", "question", "answerable", "passage_ids", "latency_ms", "channel",
+                       "helpful", "comment", "feedback_at"]  # the whole row: nothing about the reader
 
 
 def test_concurrent_writers_lose_and_duplicate_nothing(question_log):

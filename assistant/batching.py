@@ -25,6 +25,12 @@ class QueryBatcher:
         self._cond = threading.Condition()
         self.batches = 0  # how many encodes ran (for tests and the benchmark)
 
+    @property
+    def queued(self) -> int:
+        """Questions waiting for an encode to start (for tests)."""
+        with self._cond:
+            return len(self._pending)
+
     def encode(self, text: str) -> np.ndarray:
         mine: Future = Future()
         with self._cond:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import sys
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -30,6 +31,7 @@ MANIFEST = "manifest.json"
 FIX = "run `assistant build` to rebuild it"
 HNSW_FROM = 30_000  # passages; recall@100 0.97 vs exact at efSearch 512 (bench/scale.py)
 HNSW_EF_SEARCH = 512
+PAUSE_AT = "ASSISTANT_BUILD_PAUSE_AT"  # test-only: a stage where build() stops, see _pause
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,7 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
         shifts = [len(t) - len(p.text) for t, p in zip(texts, fresh)]
         spans = [[(a + k, b + k) for a, b in p.sentences] for p, k in zip(fresh, shifts)]
         encode = getattr(embedder, "encode_passages", None) or partial(encode_sentences_apart, embedder)
+        _pause("embedding", lambda: encode(texts[:1], spans[:1]))  # mid-way: int8 batches are one passage
         vectors_fresh, sentence_blocks = encode(texts, spans, progress=progress) if fresh else (np.zeros((0, 0)), [])
         dim = vectors_fresh.shape[1] if len(fresh) else embedder.dim
         for p, vector, block in zip(fresh, vectors_fresh, sentence_blocks):
@@ -216,6 +219,7 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
         sentence_vectors = np.concatenate([stored[p.hash][1] for p in passages]).astype(np.float32)
         flat = vector_index(dim, len(vectors))
         flat.add(vectors)
+        _pause("embedded")
 
         built_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
@@ -224,6 +228,7 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
             (json.dumps(_passage_record(p), ensure_ascii=False) + "\n").encode() for p in passages))
         _write_atomic(index_dir / files["vectors"], lambda h: h.write(faiss.serialize_index(flat).tobytes()))
         _write_atomic(index_dir / files["sentences"], lambda h: np.save(h, sentence_vectors, allow_pickle=False))
+        _pause("written")
         manifest = Manifest(FORMAT_VERSION, version, embedder.model_id, int(dim), corpus_print, built_at,
                             len(documents), tuple(p.hash for p in passages), files)
         _write_atomic(index_dir / MANIFEST, lambda h: h.write(json.dumps(asdict(manifest), indent=1).encode()))
@@ -240,6 +245,18 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
             documents=len(documents),
             skipped=tuple(skipped),
         )
+
+
+def _pause(stage: str, first=None) -> None:
+    """Test-only, so a test can kill -9 a build at a known point: with ASSISTANT_BUILD_PAUSE_AT
+    set to `stage`, run `first`, print `paused at <stage>` to stderr and wait for stdin to close."""
+    if os.environ.get(PAUSE_AT) != stage:
+        return
+    if first:
+        first()
+    print(f"paused at {stage}", file=sys.stderr, flush=True)
+    if sys.stdin:
+        sys.stdin.read()  # end of input (the test closed it, or died) resumes: no build left hanging
 
 
 def vector_index(dim: int, count: int):

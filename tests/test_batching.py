@@ -18,6 +18,16 @@ def slow_encoder(calls: list[list[str]]):
     return encode
 
 
+def until(condition, seconds: float = 60.0) -> bool:
+    """Poll `condition` until true; the time limit only stops a hung test."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def test_a_lone_question_is_encoded_alone_and_at_once():
     calls: list[list[str]] = []
     batcher = QueryBatcher(slow_encoder(calls))
@@ -29,7 +39,15 @@ def test_a_lone_question_is_encoded_alone_and_at_once():
 
 def test_concurrent_questions_are_batched_and_each_gets_its_own_vector():
     calls: list[list[str]] = []
-    batcher = QueryBatcher(slow_encoder(calls))
+    encoding, release = threading.Event(), threading.Event()
+
+    def encode(texts: list[str]) -> np.ndarray:
+        calls.append(list(texts))
+        encoding.set()
+        release.wait(60)  # the first encode lasts until every other question has queued
+        return np.array([[float(len(t))] for t in texts])
+
+    batcher = QueryBatcher(encode)
     questions = [f"q{'x' * i}" for i in range(16)]
     results: dict[str, float] = {}
 
@@ -37,14 +55,20 @@ def test_concurrent_questions_are_batched_and_each_gets_its_own_vector():
         results[question] = float(batcher.encode(question)[0])
 
     threads = [threading.Thread(target=ask, args=(q,)) for q in questions]
+    try:
+        threads[0].start()
+        assert encoding.wait(60)
+        for thread in threads[1:]:
+            thread.start()
+        assert until(lambda: batcher.queued == 15)
+    finally:
+        release.set()
     for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+        thread.join(timeout=60)
     assert results == {q: float(len(q)) for q in questions}
-    assert sum(len(c) for c in calls) == 16
-    assert len(calls) < 16  # at least some shared an encode
-    assert batcher.batches == len(calls)
+    assert len(calls) == 2 and calls[0] == questions[:1]
+    assert sorted(calls[1]) == sorted(questions[1:])  # the fifteen that queued: one encode
+    assert batcher.batches == 2
 
 
 def test_an_encoder_error_reaches_every_waiting_caller_and_the_next_call_works():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
+import queue
 import subprocess
 import sys
 import threading
@@ -28,10 +28,41 @@ def site(tmp_path_factory):
         yield base, root
 
 
-def cli(root, *args, **kwargs):
-    env = os.environ | {"ASSISTANT_CORPUS_DIR": str(root / "corpus"), "ASSISTANT_INDEX_DIR": str(root / "index")}
+def cli(root, *args, env=None, **kwargs):
+    env = os.environ | {"ASSISTANT_CORPUS_DIR": str(root / "corpus"), "ASSISTANT_INDEX_DIR": str(root / "index")} | (env or {})
     return subprocess.Popen([sys.executable, "-m", "assistant", *args], env=env, cwd=PROJECT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+class Lines:
+    """A child's output, read on a thread so that a test waits for a line (an event), with
+    a timeout that only stops a hung test; nothing here waits for time to pass."""
+
+    def __init__(self, stream, guard: float = 300.0):
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self.guard = guard
+        self.seen: list[str] = []
+        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+
+    def _pump(self, stream):
+        with stream:
+            for line in stream:
+                self._queue.put(line)
+        self._queue.put(None)
+
+    def next(self) -> str:
+        try:
+            line = self._queue.get(timeout=self.guard)
+        except queue.Empty:
+            pytest.fail(f"no line in {self.guard} s; the last ones: {self.seen[-20:]}")
+        if line is None:
+            pytest.fail(f"the output ended; the last lines: {self.seen[-20:]}")
+        self.seen.append(line)
+        return line
+
+    def until(self, wanted: str) -> None:
+        while self.next().rstrip("\n") != wanted:
+            pass
 
 
 def version(base) -> str:
@@ -108,21 +139,33 @@ def test_an_index_built_by_another_process_is_swapped_in(site):
     assert "zentrafol" in answer["citations"][0]["text"]
 
 
+def data_files(index_dir) -> set[str]:
+    return {p.name for p in index_dir.iterdir() if p.name.startswith(("passages-", "vectors-", "sentences-"))}
+
+
 @pytest.mark.slow
 def test_kill_9_during_a_build_leaves_the_old_index_served_and_the_next_build_completes(site):
     base, root = site
     before = version(base)
     served = httpx.get(f"{base}/healthz").json()["passages"]
+    on_disk = data_files(root / "index")
+    previous = index_store.load(root / "index").manifest
     paragraphs = [f"Paragraph {i} on skin care: routine number {i} keeps the cheeks supple and calm. "
-                  f"It was tested {i} times. Results vary by skin type." for i in range(400)]
+                  f"It was tested {i} times. Results vary by skin type." for i in range(40)]
     (root / "corpus" / "big.txt").write_text("A Long Article\n\n" + "\n\n".join(paragraphs) + "\n")
-    for delay in (0.5, 4.0, 8.0):
-        build = cli(root, "build")
-        time.sleep(delay)
-        if build.poll() is not None:
-            pytest.fail(f"the build finished within {delay} s; the corpus is too small to kill it mid-way")
-        build.send_signal(signal.SIGKILL)
-        build.wait()
+    # index.build's test-only pause points: one passage embedded; all embedded, nothing
+    # written; the new data files written, the manifest not yet replaced
+    for stage in ("embedding", "embedded", "written"):
+        build = cli(root, "build", env={"ASSISTANT_BUILD_PAUSE_AT": stage}, stdin=subprocess.PIPE)
+        try:
+            Lines(build.stderr).until(f"paused at {stage}")
+        finally:
+            build.kill()  # SIGKILL: no handler, no clean-up runs
+            build.wait()
+            build.stdin.close()
+            build.stdout.close()
+        written = data_files(root / "index") - on_disk
+        assert len(written) == (3 if stage == "written" else 0), written
         loaded = index_store.load(root / "index")
         assert loaded.manifest.version == before and len(loaded.passages) == served
         assert version(base) == before
@@ -130,11 +173,14 @@ def test_kill_9_during_a_build_leaves_the_old_index_served_and_the_next_build_co
     finished = cli(root, "build", "--json")
     out, err = finished.communicate(timeout=300)
     assert finished.returncode == 0, err
-    assert json.loads(out)["passages"] == served + 400
-    assert wait_for(lambda: version(base) != before, 15)
+    assert json.loads(out)["passages"] == served + 40
+    now = index_store.load(root / "index").manifest
+    # the killed build's files are gone; the previous version's stay, as after any build
+    assert data_files(root / "index") == set(now.files.values()) | set(previous.files.values())
+    assert wait_for(lambda: version(base) == now.version, 15)
     (root / "corpus" / "big.txt").unlink()
     restored = httpx.post(f"{base}/api/reindex", headers=AUTH, timeout=120).json()
-    assert restored["removed"] == 400 and restored["embedded"] == 0
+    assert restored["removed"] == 40 and restored["embedded"] == 0
 
 
 @pytest.mark.slow
@@ -228,15 +274,15 @@ def test_watch_rebuilds_when_a_corpus_file_changes(tmp_path):
     (root / "corpus").mkdir()
     (root / "corpus" / "a.txt").write_text("Article A\n\nThe first paragraph is about eyebrows.\n")
     watcher = cli(root, "watch", "--json")
+    reports = Lines(watcher.stdout)
     try:
-        first = json.loads(watcher.stdout.readline())
+        first = json.loads(reports.next())  # printed once the watcher is watching (cli._watch)
         assert first["passages"] == 1 and first["embedded"] == 1
-        time.sleep(1.0)  # let the watcher start before the change
         (root / "corpus" / "b.md").write_text("---\ntitle: Article B\n---\n\n# Article B\n\nA paragraph about chins.\n")
-        second = json.loads(watcher.stdout.readline())
+        second = json.loads(reports.next())
         assert second == second | {"passages": 2, "embedded": 1, "reused": 1, "removed": 0}
         (root / "corpus" / "b.md").unlink()
-        third = json.loads(watcher.stdout.readline())
+        third = json.loads(reports.next())
         assert third == third | {"passages": 1, "embedded": 0, "removed": 1}
     finally:
         watcher.kill()

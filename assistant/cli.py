@@ -8,6 +8,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from .errors import AssistantError, InvalidArgument, InvalidQuestion
@@ -35,8 +36,11 @@ def _parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("eval", help="hit@1, hit@3, MRR and refusals on a question set")
     _common(evaluate)
-    evaluate.add_argument("file", type=Path, help="JSONL with q and gold or out_of_scope")
+    evaluate.add_argument("file", type=Path, help="JSONL with q and gold or out_of_scope (asked of the corpus), "
+                          "or a collection folder (articles/ + questions.jsonl, asked one article at a time and as one blog)")
     evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--work", type=Path, help="where a collection's indexes are built (default ./data/eval)")
+    evaluate.add_argument("--misses", action="store_true", help="list every miss, not only the figures")
 
     ingest = commands.add_parser("ingest", help="pull a blog's posts (feed, sitemap, home page or saved .html) into the corpus, then update the index")
     _common(ingest)
@@ -133,9 +137,32 @@ def _eval(args) -> int:
     from .engine import Assistant
     from .evaluate import evaluate, format_report, read_questions
 
+    if args.file.is_dir():
+        return _eval_collection(args)
     rows = read_questions(args.file)
     report = evaluate(Assistant.load(_settings(args)), rows)
     print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else format_report(report))
+    return 0
+
+
+def _eval_collection(args) -> int:
+    from .collection import evaluate_collection, format_reports, read_collection
+    from .embed import Embedder
+    from .engine import Assistant
+
+    collection = read_collection(args.file)
+    settings = _settings(args)
+    embedder = Embedder(settings.model)
+    work = args.work or settings.data_dir / "eval" / args.file.resolve().name
+
+    def load(corpus: Path, index: Path):
+        return Assistant.load(replace(settings, corpus_dir=corpus, index_dir=index), embedder=embedder)
+
+    reports = evaluate_collection(collection, work, load)
+    if args.json:
+        print(json.dumps([r.as_dict() for r in reports], ensure_ascii=False))
+    else:
+        print(format_reports(reports, show_misses=args.misses))
     return 0
 
 
@@ -162,15 +189,24 @@ def _watch(args) -> int:
     """Build now, then again after each (debounced) change under the corpus folder."""
     from watchfiles import watch
 
+    from .corpus import article_files
     from .embed import Embedder
     from .index import build
 
     settings = _settings(args)
     embedder = Embedder(settings.model)
+    article_files(settings.corpus_dir)  # no such folder: our one-line error, not watchfiles' FileNotFoundError
+    # watchfiles starts watching on the generator's first step, and changes are kept
+    # between steps: step it once (its first timeout) before the first build, so an edit
+    # saved during that build is not missed, and the first report means "watching now"
+    changes = watch(settings.corpus_dir, debounce=800, rust_timeout=200, yield_on_timeout=True)
+    next(changes)
     print(_report(build(settings.corpus_dir, settings.index_dir, embedder), args.json), flush=True)
     if not args.json:
         print(f"watching {settings.corpus_dir} (Ctrl-C stops)", file=sys.stderr, flush=True)
-    for _changes in watch(settings.corpus_dir, debounce=800):
+    for batch in changes:
+        if not batch:  # a timeout: nothing changed
+            continue
         try:
             print(_report(build(settings.corpus_dir, settings.index_dir, embedder), args.json), flush=True)
         except AssistantError as exc:  # a half-saved file: say so and keep watching

@@ -1,41 +1,121 @@
-"""Ranked passages -> an Answer: decide answerability, pick the sentences that best
-match the question, number the citations. Extractive only: every sentence of an
-answer is a verbatim sentence of a passage; nothing is generated.
+"""Ranked paragraphs -> an Answer: decide answerability from the passages that would
+be cited, pick the sentences that answer, say which key terms the article doesn't
+mention, number the citations. Extractive only: every sentence of an answer is a
+verbatim sentence of a passage; nothing is generated.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import numpy as np
 
-from .records import Answer, Citation, Hit
+from .records import Answer, Citation, Hit, Passage
 from .retrieve import Ranking
+from .terms import COMMON_ZIPF, content_words, stemmer, zipf
 
-# Answerability: evidence = best dense score + COVERAGE_WEIGHT x the share of the
-# question's content words that occur in the corpus. MiniLM scores some in-scope
-# questions low ("What are crow's feet?" 0.30) and some off-topic ones not much lower
-# ("square root of 144" 0.12); the article's own words separate them. Calibrated on
-# tests/eval/questions.jsonl + dev: off-topic max 0.215 / in-scope min 0.307 with fp32
-# vectors, 0.236 / 0.277 with the default int8 ones (a bare "summary" aside).
-COVERAGE_WEIGHT = 0.25
-EVIDENCE_NEEDED = 0.26
+# Answerability: evidence = the top paragraph's dense score + COVERAGE_WEIGHT x the
+# share of the question's words that paragraph contains, each word weighted by how rare
+# it is in English (a missing "annelids" or "1944" counts, a missing "year" hardly).
+# Only the cited paragraph counts, not the corpus: in a real blog almost every word
+# occurs somewhere. Measured on the multi-article dev set (one article / whole blog):
+# 1.2% / 1.0% of answerable questions refused, 97.6% / 86% of off-topic ones refused.
+COVERAGE_WEIGHT = 0.5
+EVIDENCE_NEEDED = 0.55
+RARITY_CAP = 4.0  # a word's weight: 6 - Zipf frequency, between 0 and this
+RARITY_BASE = 6.0
+PREFIX_MATCH = 6  # "retinol" is covered by "retinoids": shared prefix of 6+ letters
 SENTENCE_WORD_WEIGHT = 0.15
 SECOND_SENTENCE_MARGIN = 0.06
 _INJECTION = re.compile(
     r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|prompts?|rules)\b|\bsystem prompt\b|\bjailbreak\b", re.I
 )
-_DANGLING = re.compile(r"^(these|this|they|it|those|such)\b", re.I)
+# a sentence that can't stand alone: what it refers to is in the sentence before
+_DANGLING = re.compile(r"^(these|this|they|it|those|such|that|there|here|its|their|common examples|examples|"
+                       r"for (example|instance)|however|but|also|in addition|as a result|similarly|likewise|then)\b", re.I)
+FRAGMENT_EDGE_WORDS = 4
 
 
-def evidence(ranking: Ranking) -> float:
-    """How strongly the corpus speaks to the query (see COVERAGE_WEIGHT)."""
-    coverage = len(ranking.known_terms) / len(ranking.terms) if ranking.terms else 0.0
-    return ranking.best_dense + COVERAGE_WEIGHT * coverage
+@dataclass(frozen=True)
+class Paragraph:
+    """A ranked paragraph with everything composing needs: its pieces in order and, per
+    piece, one vector per sentence."""
+
+    hit: Hit
+    pieces: tuple[Passage, ...]
+    sentence_vectors: tuple[np.ndarray, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(p.text for p in self.pieces)
 
 
-def is_answerable(ranking: Ranking) -> bool:
-    return bool(ranking.hits) and evidence(ranking) >= EVIDENCE_NEEDED
+def _weight(word: str) -> float:
+    return min(RARITY_CAP, max(0.0, RARITY_BASE - zipf(word)))
+
+
+def _covered(stem: str, word: str, stems: set[str]) -> bool:
+    if stem in stems:
+        return True
+    prefix = word[:PREFIX_MATCH]
+    return len(word) >= PREFIX_MATCH and any(s.startswith(prefix) for s in stems)
+
+
+def _stems(text: str) -> set[str]:
+    return set(stemmer().stemWords(content_words(text)))
+
+
+def coverage(question: str, text: str) -> float:
+    """Rarity-weighted share of the question's content words that occur in `text`."""
+    words = content_words(question)
+    if not words:
+        return 0.0
+    stems = _stems(text)
+    weights = [_weight(w) for w in words] if any(_weight(w) for w in words) else [1.0] * len(words)
+    found = sum(w for w, word, stem in zip(weights, words, stemmer().stemWords(words)) if _covered(stem, word, stems))
+    return found / sum(weights)
+
+
+def evidence(question: str, top: Paragraph | None) -> float:
+    """How strongly the paragraph that would be cited speaks to the question."""
+    if top is None:
+        return 0.0
+    return top.hit.dense + COVERAGE_WEIGHT * coverage(question, top.text)
+
+
+def is_answerable(question: str, top: Paragraph | None) -> bool:
+    return evidence(question, top) >= EVIDENCE_NEEDED
+
+
+def not_covered(question: str, paragraphs: Sequence[Paragraph], vocabulary: frozenset[str] = frozenset()
+                ) -> tuple[str, ...]:
+    """The question's key terms that none of `paragraphs` mentions: "does smoking cause
+    wrinkles?" -> ("smoking",). A key term is a content word that is not common English,
+    that the corpus (`vocabulary`, stemmed) never uses, not even spelt one letter apart
+    (a typo is not a new subject), and that is not an -ly adverb or -ed verb form (crowd
+    questions paraphrase with "formerly", "intended"; a subject is a thing)."""
+    stems = set().union(*(_stems(p.text) for p in paragraphs)) if paragraphs else set()
+    words = list(dict.fromkeys(content_words(question)))
+    missing = []
+    for word, stem in zip(words, stemmer().stemWords(words)):
+        if (zipf(word) >= COMMON_ZIPF or len(word) <= 2 or word.endswith(("ly", "ed"))
+                or _covered(stem, word, stems) or stem in vocabulary or _misspelt(stem, vocabulary)):
+            continue
+        missing.append(word)
+    return tuple(missing)
+
+
+def _misspelt(stem: str, vocabulary: frozenset[str]) -> bool:
+    """`stem` is one edit (two for long words) from a corpus term: "buit", "invaild"."""
+    if len(stem) < 4 or not vocabulary:
+        return False
+    from rapidfuzz import process
+    from rapidfuzz.distance import OSA
+
+    allowed = 1 if len(stem) < 8 else 2
+    return process.extractOne(stem, vocabulary, scorer=OSA.distance, score_cutoff=allowed) is not None
 
 
 def is_injection(question: str) -> bool:
@@ -44,13 +124,13 @@ def is_injection(question: str) -> bool:
     return bool(_INJECTION.search(question))
 
 
-def refusal(question: str, topics: list[str], query: str = "") -> Answer:
-    listed = "; ".join(topics)
-    text = f"The article doesn't cover that. It covers: {listed}." if listed else "The article doesn't cover that."
-    return Answer(question=question, answerable=False, text=text, citations=(), query=query or question)
-
-
-FRAGMENT_EDGE_WORDS = 4
+def refusal(question: str, topics: list[str], query: str = "", missing: tuple[str, ...] = ()) -> Answer:
+    """No citations: what the article doesn't cover (naming the key terms it never
+    mentions, when there are any) and what it does."""
+    first = f"The article doesn't mention {_listed(missing)}." if missing else "The article doesn't cover that."
+    text = f"{first} It covers: {'; '.join(topics)}." if topics else first
+    return Answer(question=question, answerable=False, text=text, citations=(), query=query or question,
+                  not_covered=missing)
 
 
 def _fragment_part(text: str) -> str:
@@ -68,38 +148,65 @@ def text_fragment_url(url: str, sentence: str) -> str:
     return f"{url}:~:text={directive}" if "#" in url else f"{url}#:~:text={directive}"
 
 
-def _best_sentence(hit: Hit, sentence_vectors: np.ndarray, query_vector: np.ndarray, terms: set[str], term_of) -> tuple[int, float]:
-    """Index and score of the passage sentence that best matches the question."""
-    passage = hit.passage
-    if not passage.sentences:
-        return -1, hit.dense
-    cosines = sentence_vectors @ query_vector
-    best, best_score = 0, -9.0
-    for i, sentence in enumerate(passage.sentence_texts()):
-        overlap = len(terms & set(term_of(sentence))) / len(terms) if terms else 0.0
-        score = float(cosines[i]) + SENTENCE_WORD_WEIGHT * overlap
-        if score > best_score:
-            best, best_score = i, score
-    return best, best_score
+def _sentences(paragraph: Paragraph) -> list[tuple[int, int, int]]:
+    """Every sentence of the paragraph as (piece, start, end), start/end in the joined text."""
+    spans, offset = [], 0
+    for n, piece in enumerate(paragraph.pieces):
+        spans += [(n, offset + a, offset + b) for a, b in piece.sentences] or [(n, offset, offset + len(piece.text))]
+        offset += len(piece.text) + 1
+    return spans
 
 
-def compose(question: str, query: str, ranking: Ranking, top: list[tuple[Hit, np.ndarray]],
-            query_vector: np.ndarray, term_of) -> Answer:
-    """The answer text (best sentences, marked [n]) and the numbered citations."""
-    terms = set(ranking.terms)
-    citations, picks = [], []
-    for n, (hit, sentence_vectors) in enumerate(top, start=1):
-        i, score = _best_sentence(hit, sentence_vectors, query_vector, terms, term_of)
-        passage = hit.passage
-        span = passage.sentences[i] if i >= 0 else (0, len(passage.text))
-        if i > 0 and _DANGLING.match(passage.text[span[0]:span[1]]):
-            span = (passage.sentences[i - 1][0], span[1])  # keep the sentence "These…" refers to
-        url = text_fragment_url(passage.url, passage.text[span[0]:span[1]])
-        citations.append(Citation(n, passage.doc_title, passage.section_path, url, passage.text,
-                                  round(hit.score, 4), passage.id, span))
-        picks.append(score)
-    lead = [citations[0]]
-    if len(citations) > 1 and picks[1] >= picks[0] - SECOND_SENTENCE_MARGIN:
-        lead.append(citations[1])
-    text = " ".join(f"{c.sentence} [{c.n}]" for c in lead)
-    return Answer(question=question, answerable=True, text=text, citations=tuple(citations), query=query)
+def _sentence_scores(paragraph: Paragraph, spans, query_vector: np.ndarray, question: str) -> list[float]:
+    text = paragraph.text
+    vectors = [v for piece, vs in zip(paragraph.pieces, paragraph.sentence_vectors)
+               for v in (vs if len(piece.sentences) else [None])]
+    scores = []
+    for (_, a, b), vector in zip(spans, vectors):
+        cosine = float(vector @ query_vector) if vector is not None else paragraph.hit.dense
+        scores.append(cosine + SENTENCE_WORD_WEIGHT * coverage(question, text[a:b]))
+    return scores
+
+
+def lead_span(paragraph: Paragraph, query_vector: np.ndarray, question: str) -> tuple[int, int, float]:
+    """The best sentence plus the neighbour that completes it: the one before when the
+    best one leans on it ("These wrinkles…", "Common examples include…"), else the
+    better scoring of its neighbours. Returns (start, end, best sentence's score)."""
+    spans = _sentences(paragraph)
+    scores = _sentence_scores(paragraph, spans, query_vector, question)
+    best = int(np.argmax(scores))
+    text = paragraph.text
+    first, last = best, best
+    if best > 0 and _DANGLING.match(text[spans[best][1]:spans[best][2]]):
+        first = best - 1
+    else:
+        before = scores[best - 1] if best > 0 else -9.0
+        after = scores[best + 1] if best + 1 < len(spans) else -9.0
+        if max(before, after) > -9.0:
+            first, last = (best - 1, best) if before >= after else (best, best + 1)
+    return spans[first][1], spans[last][2], scores[best]
+
+
+def compose(question: str, query: str, paragraphs: Sequence[Paragraph], query_vector: np.ndarray,
+            missing: tuple[str, ...] = ()) -> Answer:
+    """The answer text (the lead sentences, marked [n]) and the numbered citations; only
+    the citations the text quotes are marked `quoted`."""
+    leads = [lead_span(p, query_vector, question) for p in paragraphs]
+    quoted = {0}
+    if len(leads) > 1 and not missing and leads[1][2] >= leads[0][2] - SECOND_SENTENCE_MARGIN:
+        quoted.add(1)
+    citations = []
+    for n, (paragraph, (a, b, _)) in enumerate(zip(paragraphs, leads), start=1):
+        piece = paragraph.pieces[0]
+        text = paragraph.text
+        citations.append(Citation(n, piece.doc_title, piece.section_path, text_fragment_url(piece.url, text[a:b]), text,
+                                  round(paragraph.hit.score, 4), paragraph.hit.passage.id, (a, b), (n - 1) in quoted))
+    body = " ".join(f"{c.sentence} [{c.n}]" for c in citations if c.quoted)
+    if missing:
+        body = f"The article doesn't mention {_listed(missing)}. The closest it comes: {body}"
+    return Answer(question=question, answerable=True, text=body, citations=tuple(citations), query=query,
+                  not_covered=missing)
+
+
+def _listed(words: tuple[str, ...]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]

@@ -4,15 +4,18 @@ in the interfaces.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import cached_property
 
 from . import answer as composer
 from . import followup, index as index_store
 from .embed import Embedder
 from .question import clean, readable
-from .records import Answer, BuildReport
-from .retrieve import Ranking, Retriever, blend, content_terms
+from .answer import Paragraph
+from .records import Answer, BuildReport, Hit
+from .retrieve import Ranking, Retriever, blend
 from .settings import Settings
 
 TOPICS_SHOWN = 8
@@ -77,17 +80,69 @@ class Assistant:
     def rank(self, question: str) -> Ranking:
         """The full ranking for one question, with no answerability decision (for eval)."""
         query = clean(question, self.settings.max_question_chars)
-        return self.retriever.rank(query, self._encode_queries([query])[0])
+        ranking = self.retriever.rank(query, self._encode_queries([query])[0])
+        return self._conclusion_first(ranking) if is_about_whole_article(query) and ranking.hits else ranking
 
     def _answer(self, question: str, query: str, ranking: Ranking, alone: Ranking, question_vector) -> Answer:
         """Refuse, or compose from the ranking; sentences are picked by the reader's own words."""
-        if composer.is_injection(question) or not (composer.is_answerable(ranking) and
-                                                     (alone is ranking or composer.is_answerable(alone) or not alone.terms)):
+        if composer.is_injection(question):
             return composer.refusal(question, self.topics, query)
-        if alone is not ranking:
+        if is_about_whole_article(question) and ranking.hits:
+            ranking = self._conclusion_first(ranking)
+        elif not (self._answerable(query, ranking) and
+                  (alone is ranking or self._answerable(question, alone) or not alone.terms)):
+            cited = [self._paragraph(hit) for hit in alone.hits[: self.settings.top_k]]
+            return composer.refusal(question, self.topics, query, composer.not_covered(question, cited, self.retriever.vocabulary))
+        elif alone is not ranking:
             ranking = blend(alone, ranking, TOPIC_WEIGHT)
-        top = [(hit, self.index.sentence_vectors_of(hit.row)) for hit in ranking.hits[: self.settings.top_k]]
-        return composer.compose(question, query, ranking, top, question_vector, content_terms)
+        top = [self._paragraph(hit) for hit in ranking.hits[: self.settings.top_k]]
+        missing = () if is_about_whole_article(question) else composer.not_covered(question, top, self.retriever.vocabulary)
+        return composer.compose(question, query, top, question_vector, missing)
+
+    def _answerable(self, text: str, ranking: Ranking) -> bool:
+        return bool(ranking.hits) and composer.is_answerable(text, self._paragraph(ranking.hits[0]))
+
+    def _paragraph(self, hit: Hit) -> Paragraph:
+        rows = hit.rows or (hit.row,)
+        return Paragraph(hit, tuple(self.index.passages[r] for r in rows),
+                         tuple(self.index.sentence_vectors_of(r) for r in rows))
+
+    def _conclusion_first(self, ranking: Ranking) -> Ranking:
+        """For "sum this up": the closing paragraph of the best-matching article leads."""
+        top = ranking.hits[0]
+        rows = self._conclusions.get(top.passage.doc_slug)
+        if not rows:
+            return ranking
+        closing = Hit(self.index.passages[rows[0]], top.score, top.dense, top.lexical, rows[0], rows)
+        rest = tuple(h for h in ranking.hits if h.rows != rows)
+        return replace(ranking, hits=(closing, *rest))
+
+    @cached_property
+    def _conclusions(self) -> dict[str, tuple[int, ...]]:
+        """Each article's closing paragraph: the one under a "Conclusion"-like heading, else its last."""
+        found: dict[str, tuple[int, ...]] = {}
+        named: dict[str, tuple[int, ...]] = {}
+        for row, passage in enumerate(self.index.passages):
+            key = passage.doc_slug
+            previous = found.get(key)
+            same_paragraph = previous and self.index.passages[previous[0]].paragraph == passage.paragraph
+            found[key] = (*previous, row) if same_paragraph else (row,)
+            if passage.section and _CLOSING.search(passage.section[-1]):
+                named[key] = found[key] if key not in named or same_paragraph else named[key]
+        return found | named
+
+
+_WHOLE_ARTICLE = re.compile(
+    r"\b(summary|summari[sz]e|sum (it |this |that )?up|tl;? ?dr|gist|main (point|idea|message|takeaway)s?|"
+    r"key (point|takeaway)s?|takeaways?|conclusions?|overview|in a nutshell|"
+    r"(point|purpose) of (this|the) (post|article|blog|piece)|"
+    r"(this|the) (post|article|piece) (is )?about)\b", re.I)
+_CLOSING = re.compile(r"\b(conclusions?|summary|final thoughts|takeaways?|wrapping up|in closing)\b", re.I)
+
+
+def is_about_whole_article(question: str) -> bool:
+    """"sum this up", "what's the point of this post?": asked of the article as a whole."""
+    return bool(_WHOLE_ARTICLE.search(question))
 
 
 def ensure_built(settings: Settings, embedder: Embedder, progress: bool = False) -> BuildReport:

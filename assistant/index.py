@@ -26,7 +26,7 @@ from .errors import IndexBusy, IndexCorrupt, IndexMismatch, IndexNotFound
 from .passages import embedding_text, passages_of_all
 from .records import BuildReport, Passage
 
-FORMAT_VERSION = 2  # 2: sentence vectors pooled from the passage's own forward pass
+FORMAT_VERSION = 3  # 2: sentence vectors pooled from the passage's own forward pass; 3: paragraph numbers
 MANIFEST = "manifest.json"
 FIX = "run `assistant build` to rebuild it"
 HNSW_FROM = 30_000  # passages; recall@100 0.97 vs exact at efSearch 512 (bench/scale.py)
@@ -274,7 +274,7 @@ def vector_index(dim: int, count: int):
 def _passage_record(p: Passage) -> dict:
     # by hand: dataclasses.asdict recursed 2.5M times for 100k passages (13 s)
     return {"id": p.id, "doc_slug": p.doc_slug, "doc_title": p.doc_title, "section": list(p.section), "text": p.text,
-            "url": p.url, "start": p.start, "end": p.end, "hash": p.hash, "sentences": [list(x) for x in p.sentences]}
+            "url": p.url, "start": p.start, "end": p.end, "hash": p.hash, "sentences": [list(x) for x in p.sentences], "paragraph": p.paragraph}
 
 
 def _remove_stale(index_dir: Path, keep: set[str]) -> None:

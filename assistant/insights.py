@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta, timezone
 import numpy as np
 
 from .records import DayCount, Insights, LoggedQuestion, QuestionGroup
-from .retrieve import content_terms
+from .terms import content_terms
 
 MERGE_AT = 0.9
 TOP = 20

@@ -86,7 +86,7 @@ def passages_of(
     passages: list[Passage] = []
     counters: dict[str, int] = {}
     base_url = doc.url or f"/articles/{doc.slug}"
-    for block in doc.blocks:
+    for paragraph, block in enumerate(doc.blocks):
         context = context_line(doc.title, block.section)
 
         def block_fits(chunk: str) -> bool:
@@ -109,6 +109,7 @@ def passages_of(
                     end=block.start + b,
                     hash=hashlib.sha256(f"{context}\n{text}".encode()).hexdigest()[:16],
                     sentences=tuple(sentence_spans(text)),
+                    paragraph=paragraph,
                 )
             )
     return passages

@@ -60,6 +60,7 @@ class Passage:
     end: int
     hash: str
     sentences: tuple[tuple[int, int], ...] = ()
+    paragraph: int = 0  # which paragraph of its document: the pieces of a long one share it
 
     @property
     def section_path(self) -> str:
@@ -78,6 +79,7 @@ class Hit:
     dense: float
     lexical: float
     row: int = -1  # the passage's position in its index
+    rows: tuple[int, ...] = ()  # every piece of the passage's paragraph, in order (ranked as one unit)
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,8 @@ class Citation:
     score: float
     passage_id: str
     highlight: tuple[int, int]
+    quoted: bool = True  # the answer text quotes this citation; False: only related
+
 
     @property
     def sentence(self) -> str:
@@ -105,6 +109,7 @@ class Answer:
     text: str
     citations: tuple[Citation, ...] = ()
     query: str = ""  # the question as searched, after follow-up resolution
+    not_covered: tuple[str, ...] = ()  # the question's key terms that no cited passage mentions
 
 
 @dataclass(frozen=True)

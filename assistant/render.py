@@ -26,9 +26,11 @@ def as_json(answer: Answer) -> dict:
                 "score": c.score,
                 "passage_id": c.passage_id,
                 "highlight": list(c.highlight),
+                "quoted": c.quoted,
             }
             for c in answer.citations
         ],
+        "not_covered": list(answer.not_covered),
     }
 
 

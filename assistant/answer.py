@@ -26,9 +26,12 @@ COVERAGE_WEIGHT = 0.5
 EVIDENCE_NEEDED = 0.55
 RARITY_CAP = 4.0  # a word's weight: 6 - Zipf frequency, between 0 and this
 RARITY_BASE = 6.0
+KEY_SHARE = 0.25  # unmentioned words count only when they carry this share of the question's rarity weight
 PREFIX_MATCH = 6  # "retinol" is covered by "retinoids": shared prefix of 6+ letters
 SENTENCE_WORD_WEIGHT = 0.15
-SECOND_SENTENCE_MARGIN = 0.06
+SECOND_SENTENCE_MARGIN = 0.1  # a second paragraph's lead is quoted too when it scores this close
+NEIGHBOUR_MARGIN = 9.0  # always: the better neighbour completes the best sentence (0.2 lost 0.03 of answers holding the answer)
+LEAD_CHARS = 400  # ... unless the two together run longer than this (keeps the median answer near 300 characters)
 _INJECTION = re.compile(
     r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|prompts?|rules)\b|\bsystem prompt\b|\bjailbreak\b", re.I
 )
@@ -95,7 +98,9 @@ def not_covered(question: str, paragraphs: Sequence[Paragraph], vocabulary: froz
     wrinkles?" -> ("smoking",). A key term is a content word that is not common English,
     that the corpus (`vocabulary`, stemmed) never uses, not even spelt one letter apart
     (a typo is not a new subject), and that is not an -ly adverb or -ed verb form (crowd
-    questions paraphrase with "formerly", "intended"; a subject is a thing)."""
+    questions paraphrase with "formerly", "intended"; a subject is a thing). Together
+    they must weigh KEY_SHARE of the question: "What percentage of households had
+    children under 18?" is answered although the article writes "%"."""
     stems = set().union(*(_stems(p.text) for p in paragraphs)) if paragraphs else set()
     words = list(dict.fromkeys(content_words(question)))
     missing = []
@@ -104,6 +109,9 @@ def not_covered(question: str, paragraphs: Sequence[Paragraph], vocabulary: froz
                 or _covered(stem, word, stems) or stem in vocabulary or _misspelt(stem, vocabulary)):
             continue
         missing.append(word)
+    total = sum(_weight(w) for w in words)
+    if not missing or (total and sum(_weight(w) for w in missing) < KEY_SHARE * total):
+        return ()
     return tuple(missing)
 
 
@@ -182,8 +190,10 @@ def lead_span(paragraph: Paragraph, query_vector: np.ndarray, question: str) -> 
     else:
         before = scores[best - 1] if best > 0 else -9.0
         after = scores[best + 1] if best + 1 < len(spans) else -9.0
-        if max(before, after) > -9.0:
+        if max(before, after) >= scores[best] - NEIGHBOUR_MARGIN:
             first, last = (best - 1, best) if before >= after else (best, best + 1)
+            if spans[last][2] - spans[first][1] > LEAD_CHARS:
+                first, last = best, best
     return spans[first][1], spans[last][2], scores[best]
 
 

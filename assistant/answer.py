@@ -26,6 +26,7 @@ COVERAGE_WEIGHT = 0.5
 EVIDENCE_NEEDED = 0.55
 RARITY_CAP = 4.0  # a word's weight: 6 - Zipf frequency, between 0 and this
 RARITY_BASE = 6.0
+KEY_POSITION = 3  # ... and one of them is among the question's first content words (its subject)
 KEY_SHARE = 0.25  # unmentioned words count only when they carry this share of the question's rarity weight
 PREFIX_MATCH = 6  # "retinol" is covered by "retinoids": shared prefix of 6+ letters
 SENTENCE_WORD_WEIGHT = 0.15
@@ -100,7 +101,9 @@ def not_covered(question: str, paragraphs: Sequence[Paragraph], vocabulary: froz
     (a typo is not a new subject), and that is not an -ly adverb or -ed verb form (crowd
     questions paraphrase with "formerly", "intended"; a subject is a thing). Together
     they must weigh KEY_SHARE of the question: "What percentage of households had
-    children under 18?" is answered although the article writes "%"."""
+    children under 18?" is answered although the article writes "%". And one of them
+    must come early, where English puts a question's subject ("does smoking…", "is
+    botox…"), not in a closing clause ("…near my eyes when I laugh?")."""
     stems = set().union(*(_stems(p.text) for p in paragraphs)) if paragraphs else set()
     words = list(dict.fromkeys(content_words(question)))
     missing = []
@@ -111,6 +114,8 @@ def not_covered(question: str, paragraphs: Sequence[Paragraph], vocabulary: froz
         missing.append(word)
     total = sum(_weight(w) for w in words)
     if not missing or (total and sum(_weight(w) for w in missing) < KEY_SHARE * total):
+        return ()
+    if not set(missing) & set(words[:KEY_POSITION]):  # "…when I laugh?": a circumstance, not the subject
         return ()
     return tuple(missing)
 

@@ -23,7 +23,7 @@ from . import common
 
 SECTIONS = {"latency": "bench.latency", "build": "bench.build", "startup": "bench.startup",
             "http": "bench.http_load", "scale": "bench.scale", "peers": "bench.peers",
-            "insights": "bench.insights"}
+            "insights": "bench.insights", "quality": "bench.quality"}
 RESULTS = common.PROJECT / "bench" / "results"
 
 

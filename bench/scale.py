@@ -316,7 +316,7 @@ def _breakdown(assistant) -> dict:
     by step, question by question) so a burst of load on this shared machine hits all
     steps alike. Reaches into Retriever internals, so a step an engine change broke
     reads "n/a" instead of failing the run."""
-    from assistant.retrieve import content_terms
+    from assistant.terms import content_terms
 
     retriever, index, embedder = assistant.retriever, assistant.index, assistant.embedder
     vectors = {q: embedder.encode([q])[0] for q in QUESTIONS}

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import numpy as np
 
+from .passages import context_line
 from .records import Answer, Citation, Hit, Passage
 from .retrieve import Ranking
 from .terms import COMMON_ZIPF, content_words, stemmer, zipf
@@ -55,6 +56,11 @@ class Paragraph:
     def text(self) -> str:
         return " ".join(p.text for p in self.pieces)
 
+    @property
+    def words(self) -> str:
+        """What the paragraph mentions: its headings and title too ("Preventing…" covers "prevent")."""
+        return f"{context_line(self.pieces[0].doc_title, self.pieces[0].section)}\n{self.text}"
+
 
 def _weight(word: str) -> float:
     return min(RARITY_CAP, max(0.0, RARITY_BASE - zipf(word)))
@@ -86,7 +92,7 @@ def evidence(question: str, top: Paragraph | None) -> float:
     """How strongly the paragraph that would be cited speaks to the question."""
     if top is None:
         return 0.0
-    return top.hit.dense + COVERAGE_WEIGHT * coverage(question, top.text)
+    return top.hit.dense + COVERAGE_WEIGHT * coverage(question, top.words)
 
 
 def is_answerable(question: str, top: Paragraph | None) -> bool:
@@ -104,7 +110,7 @@ def not_covered(question: str, paragraphs: Sequence[Paragraph], vocabulary: froz
     children under 18?" is answered although the article writes "%". And one of them
     must come early, where English puts a question's subject ("does smoking…", "is
     botox…"), not in a closing clause ("…near my eyes when I laugh?")."""
-    stems = set().union(*(_stems(p.text) for p in paragraphs)) if paragraphs else set()
+    stems = set().union(*(_stems(p.words) for p in paragraphs)) if paragraphs else set()
     words = list(dict.fromkeys(content_words(question)))
     missing = []
     for word, stem in zip(words, stemmer().stemWords(words)):
@@ -140,6 +146,7 @@ def is_injection(question: str) -> bool:
 def refusal(question: str, topics: list[str], query: str = "", missing: tuple[str, ...] = ()) -> Answer:
     """No citations: what the article doesn't cover (naming the key terms it never
     mentions, when there are any) and what it does."""
+    missing = tuple(w for w in missing if zipf(w) > 0)  # never echo gibberish or a foreign script back
     first = f"The article doesn't mention {_listed(missing)}." if missing else "The article doesn't cover that."
     text = f"{first} It covers: {'; '.join(topics)}." if topics else first
     return Answer(question=question, answerable=False, text=text, citations=(), query=query or question,

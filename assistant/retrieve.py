@@ -42,16 +42,18 @@ class Ranking:
 
 
 def blend(primary: Ranking, secondary: Ranking, weight: float) -> Ranking:
-    """Rank by primary score + weight x secondary score (a paragraph missing from one
-    ranking scores 0 there). Used for follow-ups: the reader's own words lead, the
-    topic borrowed from the conversation supports."""
+    """Rank by primary score + weight x secondary score, each relative to its ranking's
+    best (a paragraph missing from one ranking scores 0 there). Used for follow-ups: the
+    reader's own words lead, the topic borrowed from the conversation supports."""
     scores: dict[tuple[int, ...], float] = {}
     by_key: dict[tuple[int, ...], Hit] = {}
+    primary_top = max(primary.hits[0].score, 1e-9) if primary.hits else 1.0
+    secondary_top = max(secondary.hits[0].score, 1e-9) if secondary.hits else 1.0
     for hit in primary.hits:
-        scores[hit.rows] = hit.score
+        scores[hit.rows] = hit.score / primary_top
         by_key[hit.rows] = hit
     for hit in secondary.hits:
-        scores[hit.rows] = scores.get(hit.rows, 0.0) + weight * hit.score
+        scores[hit.rows] = scores.get(hit.rows, 0.0) + weight * hit.score / secondary_top
         by_key.setdefault(hit.rows, hit)
     order = sorted(scores, key=lambda key: -scores[key])
     hits = tuple(Hit(by_key[k].passage, scores[k], by_key[k].dense, by_key[k].lexical, by_key[k].row, k) for k in order)

@@ -189,7 +189,7 @@ def test_ask_prints_a_readable_answer_in_a_terminal(built):
     proc = run("ask", "does", "sunscreen", "help?", corpus=corpus, index=index)  # words joined into one question
     assert proc.returncode == 0, text(proc.stderr)
     out = text(proc.stdout)
-    assert "sunscreen" in out.splitlines()[0]
+    assert "sunscreen" in out.split("\n\n")[0]  # the answer, before its citations
     assert "[1] The Connection Between Facial Expression Muscles and Wrinkles" in out
     assert "Sun Protection" in out and "#sun-protection" in out
     assert "»" in out and "«" in out  # the quoted sentence is marked

@@ -103,7 +103,7 @@ def test_out_of_scope_questions_are_refused_with_the_topics(real_assistant, ques
     answer = real_assistant.ask(question)
     assert answer.answerable is False
     assert answer.citations == ()
-    assert "doesn't cover" in answer.text
+    assert re.search(r"doesn't (cover that|mention)", answer.text)
     assert "Types of Wrinkles" in answer.text
     assert "Preventing and Reducing Facial Expression Wrinkles" in answer.text
     assert "Introduction" not in answer.text and "Conclusion" not in answer.text
@@ -174,7 +174,7 @@ def test_odd_and_hostile_input_gets_an_answer_not_an_exception(real_assistant, q
     answer.question.encode("utf-8")
     assert isinstance(answer.text, str) and answer.text
     if not answer.answerable:
-        assert answer.citations == () and "doesn't cover" in answer.text
+        assert answer.citations == () and re.search(r"doesn't (cover that|mention)", answer.text)
     assert "<script>" not in answer.text
 
 

@@ -28,7 +28,9 @@ def test_crows_feet_cites_the_dynamic_wrinkles_passage(server):
     first = body["citations"][0]
     assert first["section"].endswith("Dynamic Wrinkles")
     assert "crow's feet" in first["text"]
-    assert "#dynamic-wrinkles:~:text=Common%20examples%20include%20crow" in first["url"]
+    start, end = first["highlight"]
+    assert "crow's feet" in first["text"][start:end]
+    assert "#dynamic-wrinkles:~:text=Dynamic%20Wrinkles%3A%20These%20wrinkles" in first["url"]
 
 
 def test_post_uses_the_conversation_for_a_follow_up(server):

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from urllib.parse import quote
 
 import numpy as np
 
 from .passages import context_line
-from .records import Answer, Citation, Hit, Passage
+from .records import Answer, Citation, Paragraph
 from .retrieve import Ranking
 from .terms import COMMON_ZIPF, content_words, stemmer, zipf
 
@@ -43,23 +42,10 @@ _DANGLING = re.compile(r"^(these|this|they|it|those|such|that|there|here|its|the
 FRAGMENT_EDGE_WORDS = 4
 
 
-@dataclass(frozen=True)
-class Paragraph:
-    """A ranked paragraph with everything composing needs: its pieces in order and, per
-    piece, one vector per sentence."""
-
-    hit: Hit
-    pieces: tuple[Passage, ...]
-    sentence_vectors: tuple[np.ndarray, ...]
-
-    @property
-    def text(self) -> str:
-        return " ".join(p.text for p in self.pieces)
-
-    @property
-    def words(self) -> str:
-        """What the paragraph mentions: its headings and title too ("Preventing…" covers "prevent")."""
-        return f"{context_line(self.pieces[0].doc_title, self.pieces[0].section)}\n{self.text}"
+def mentions(paragraph: Paragraph) -> str:
+    """What a paragraph mentions: its text, and its headings and title ("Preventing…" covers "prevent")."""
+    first = paragraph.pieces[0]
+    return f"{context_line(first.doc_title, first.section)}\n{paragraph.text}"
 
 
 def _weight(word: str) -> float:
@@ -92,11 +78,12 @@ def evidence(question: str, top: Paragraph | None) -> float:
     """How strongly the paragraph that would be cited speaks to the question."""
     if top is None:
         return 0.0
-    return top.hit.dense + COVERAGE_WEIGHT * coverage(question, top.words)
+    return top.hit.dense + COVERAGE_WEIGHT * coverage(question, mentions(top))
 
 
-def is_answerable(question: str, top: Paragraph | None) -> bool:
-    return evidence(question, top) >= EVIDENCE_NEEDED
+def is_answerable(question: str, top: Paragraph | None, needed: float = EVIDENCE_NEEDED) -> bool:
+    """`needed`: the bar for this index (calibrate.py raises it for wide corpora)."""
+    return evidence(question, top) >= needed
 
 
 def not_covered(question: str, paragraphs: Sequence[Paragraph], vocabulary: frozenset[str] = frozenset()
@@ -110,7 +97,7 @@ def not_covered(question: str, paragraphs: Sequence[Paragraph], vocabulary: froz
     children under 18?" is answered although the article writes "%". And one of them
     must come early, where English puts a question's subject ("does smoking…", "is
     botox…"), not in a closing clause ("…near my eyes when I laugh?")."""
-    stems = set().union(*(_stems(p.words) for p in paragraphs)) if paragraphs else set()
+    stems = set().union(*(_stems(mentions(p)) for p in paragraphs)) if paragraphs else set()
     words = list(dict.fromkeys(content_words(question)))
     missing = []
     for word, stem in zip(words, stemmer().stemWords(words)):

@@ -10,11 +10,10 @@ from dataclasses import replace
 from functools import cached_property
 
 from . import answer as composer
-from . import followup, index as index_store
+from . import calibrate, followup, index as index_store
 from .embed import Embedder
 from .question import clean, readable
-from .answer import Paragraph
-from .records import Answer, BuildReport, Hit
+from .records import Answer, BuildReport, Hit, Paragraph
 from .retrieve import Ranking, Retriever, blend
 from .settings import Settings
 
@@ -100,12 +99,15 @@ class Assistant:
         return composer.compose(question, query, top, question_vector, missing)
 
     def _answerable(self, text: str, ranking: Ranking) -> bool:
-        return bool(ranking.hits) and composer.is_answerable(text, self._paragraph(ranking.hits[0]))
+        return bool(ranking.hits) and composer.is_answerable(text, self._paragraph(ranking.hits[0]), self.evidence_needed)
 
     def _paragraph(self, hit: Hit) -> Paragraph:
-        rows = hit.rows or (hit.row,)
-        return Paragraph(hit, tuple(self.index.passages[r] for r in rows),
-                         tuple(self.index.sentence_vectors_of(r) for r in rows))
+        return self.retriever.paragraph(hit)
+
+    @cached_property
+    def evidence_needed(self) -> float:
+        """This index's bar for answering, from the probes measured when it was built."""
+        return calibrate.threshold(self.index.manifest.probe_evidence)
 
     def _conclusion_first(self, ranking: Ranking) -> Ranking:
         """For "sum this up": the closing paragraph of the best-matching article leads."""

@@ -45,6 +45,7 @@ class Manifest:
     documents: int
     passage_hashes: tuple[str, ...]
     files: dict
+    probe_evidence: float = 0.0  # median evidence of off-topic probe questions (calibrate.py)
 
     @classmethod
     def from_json(cls, raw: dict) -> "Manifest":
@@ -54,6 +55,7 @@ class Manifest:
         if not (all(isinstance(v, str) for v in text_fields) and type(manifest.dim) is int
                 and type(manifest.format_version) is int and type(manifest.documents) is int
                 and all(isinstance(h, str) for h in manifest.passage_hashes)
+                and type(manifest.probe_evidence) in (int, float)
                 and all(isinstance(k, str) and isinstance(v, str) and "/" not in v for k, v in manifest.files.items())):
             raise TypeError("manifest fields have the wrong types")
         return manifest
@@ -220,6 +222,7 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
         flat = vector_index(dim, len(vectors))
         flat.add(vectors)
         _pause("embedded")
+        probe_evidence = _calibrate(index_dir, passages, flat, sentence_vectors, embedder)
 
         built_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
@@ -230,7 +233,7 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
         _write_atomic(index_dir / files["sentences"], lambda h: np.save(h, sentence_vectors, allow_pickle=False))
         _pause("written")
         manifest = Manifest(FORMAT_VERSION, version, embedder.model_id, int(dim), corpus_print, built_at,
-                            len(documents), tuple(p.hash for p in passages), files)
+                            len(documents), tuple(p.hash for p in passages), files, probe_evidence)
         _write_atomic(index_dir / MANIFEST, lambda h: h.write(json.dumps(asdict(manifest), indent=1).encode()))
         _remove_stale(index_dir, keep=set(files.values()) | set(previous.manifest.files.values() if previous else ()))
 
@@ -245,6 +248,18 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
             documents=len(documents),
             skipped=tuple(skipped),
         )
+
+
+def _calibrate(index_dir: Path, passages: list[Passage], vectors, sentence_vectors: np.ndarray, embedder) -> float:
+    """Ask the new index the bundled off-topic probes (see calibrate.py), before it is written."""
+    from .calibrate import probe_evidence
+    from .retrieve import Retriever
+
+    counts = [len(p.sentences) for p in passages]
+    rows = tuple(int(x) for x in np.concatenate([[0], np.cumsum(counts)[:-1]])) if passages else ()
+    draft = Index(index_dir, None, tuple(passages), vectors, sentence_vectors, rows)
+    retriever = Retriever(draft)
+    return round(probe_evidence(retriever, embedder, retriever.paragraph), 4)
 
 
 def _pause(stage: str, first=None) -> None:

@@ -1,6 +1,6 @@
 """Small frozen records passed between the pipeline stages.
 
-corpus -> Block/Parsed/Document -> Passage -> Hit -> Citation/Answer -> LoggedQuestion
+corpus -> Block/Parsed/Document -> Passage -> Hit/Paragraph -> Citation/Answer -> LoggedQuestion
 -> QuestionGroup/Insights. No behaviour beyond trivial derived properties lives here.
 """
 from __future__ import annotations
@@ -80,6 +80,20 @@ class Hit:
     lexical: float
     row: int = -1  # the passage's position in its index
     rows: tuple[int, ...] = ()  # every piece of the passage's paragraph, in order (ranked as one unit)
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A ranked paragraph with what composing an answer reads: its pieces in order and,
+    per piece, one vector per sentence (numpy arrays)."""
+
+    hit: Hit
+    pieces: tuple[Passage, ...]
+    sentence_vectors: tuple
+
+    @property
+    def text(self) -> str:
+        return " ".join(p.text for p in self.pieces)
 
 
 @dataclass(frozen=True)

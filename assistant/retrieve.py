@@ -14,7 +14,7 @@ import numpy as np
 
 from .index import Index
 from .passages import context_line
-from .records import Hit
+from .records import Hit, Paragraph
 from .terms import content_terms, stemmer, stopwords
 
 RRF_K = 60
@@ -225,6 +225,12 @@ class Retriever:
                      for i in order)
         return Ranking(hits, float(dense.max()) if len(dense) else 0.0, terms,
                        tuple(t for t in terms if t in self.vocabulary))
+
+    def paragraph(self, hit: Hit) -> Paragraph:
+        """The hit's whole paragraph: every piece, with its sentence vectors."""
+        rows = hit.rows or (hit.row,)
+        return Paragraph(hit, tuple(self.index.passages[r] for r in rows),
+                         tuple(self.index.sentence_vectors_of(r) for r in rows))
 
     def _fuse(self, dense: np.ndarray, lexical: np.ndarray, sentence_lexical: np.ndarray) -> np.ndarray:
         if self.fusion == "rrf":

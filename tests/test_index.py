@@ -14,6 +14,7 @@ from assistant.corpus import load_corpus
 from assistant.engine import Assistant
 from assistant.errors import CorpusError, IndexCorrupt, IndexMismatch, IndexNotFound
 from assistant.passages import embedding_text, passages_of_all
+from assistant.calibrate import probes
 from assistant.retrieve import Retriever
 from assistant.settings import Settings
 
@@ -80,7 +81,8 @@ def test_first_build_embeds_every_passage(corpus_dir, index_dir):
     report = index_store.build(corpus_dir, index_dir, embedder)
     assert (report.passages, report.embedded, report.reused, report.removed) == (11, 11, 0, 0)
     assert report.documents == 1 and report.skipped == ()
-    assert embedder.calls == 1  # passages and their sentences in one batch
+    assert embedder.calls == 2  # passages and their sentences in one batch, then the off-topic probes
+    assert index_store.load(index_dir).manifest.probe_evidence > 0
     assert (index_dir / "manifest.json").is_file()
 
 
@@ -129,8 +131,8 @@ def test_editing_one_paragraph_embeds_only_that_paragraph(built, corpus_dir, ind
     new = index_store.load(index_dir, FakeEmbedder.model_id)
     sun = next(p for p in new.passages if p.section[-1] == "Sun Protection")
     assert SUN_AFTER in sun.text
-    assert fake_embedder.calls == 1
-    assert fake_embedder.texts == [embedding_text(sun), *sun.sentence_texts()]
+    assert fake_embedder.calls == 2  # the changed passage, then the off-topic probes
+    assert fake_embedder.texts == [embedding_text(sun), *sun.sentence_texts(), *probes()]
     # the other ten vectors are carried over untouched
     old_vectors, new_vectors = old.passage_vectors(), new.passage_vectors()
     for i, passage in enumerate(new.passages):

@@ -43,6 +43,7 @@ bench: install
 eval: install
 	$(BIN)/assistant eval tests/eval/dev.jsonl
 	$(BIN)/assistant eval tests/eval/questions.jsonl
+	$(BIN)/assistant eval tests/eval/conversations.jsonl
 	$(BIN)/assistant eval tests/eval/external-slice
 
 clean:

@@ -74,11 +74,13 @@ def coverage(question: str, text: str) -> float:
     return found / sum(weights)
 
 
-def evidence(question: str, top: Paragraph | None) -> float:
-    """How strongly the paragraph that would be cited speaks to the question."""
+def evidence(question: str, top: Paragraph | None, topic: str = "") -> float:
+    """How strongly the paragraph that would be cited speaks to the question. A follow-up
+    with no words of its own ("what do they do?") is covered as its `topic` is."""
     if top is None:
         return 0.0
-    return top.hit.dense + COVERAGE_WEIGHT * coverage(question, mentions(top))
+    words = question if content_words(question) or not topic else topic
+    return top.hit.dense + COVERAGE_WEIGHT * coverage(words, mentions(top))
 
 
 def is_answerable(question: str, top: Paragraph | None, needed: float = EVIDENCE_NEEDED) -> bool:

@@ -139,6 +139,12 @@ def _eval(args) -> int:
 
     if args.file.is_dir():
         return _eval_collection(args)
+    from .dialogs import evaluate_dialogs, format_dialog_report, is_dialog_set, read_dialogs
+
+    if is_dialog_set(args.file):
+        report = evaluate_dialogs(Assistant.load(_settings(args)), read_dialogs(args.file))
+        print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else format_dialog_report(report))
+        return 0
     rows = read_questions(args.file)
     report = evaluate(Assistant.load(_settings(args)), rows)
     print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else format_report(report))
@@ -146,7 +152,8 @@ def _eval(args) -> int:
 
 
 def _eval_collection(args) -> int:
-    from .collection import evaluate_collection, format_reports, read_collection
+    from .collection import evaluate_collection, evaluate_collection_dialogs, format_reports, read_collection
+    from .dialogs import format_dialog_report
     from .embed import Embedder
     from .engine import Assistant
 
@@ -159,10 +166,14 @@ def _eval_collection(args) -> int:
         return Assistant.load(replace(settings, corpus_dir=corpus, index_dir=index), embedder=embedder)
 
     reports = evaluate_collection(collection, work, load)
+    dialogs = evaluate_collection_dialogs(collection, work, load)
     if args.json:
-        print(json.dumps([r.as_dict() for r in reports], ensure_ascii=False))
-    else:
-        print(format_reports(reports, show_misses=args.misses))
+        print(json.dumps({"settings": [r.as_dict() for r in reports], "conversations": dialogs and dialogs.as_dict()},
+                         ensure_ascii=False))
+        return 0
+    print(format_reports(reports, show_misses=args.misses))
+    if dialogs:
+        print("conversations, whole blog:\n" + format_dialog_report(dialogs))
     return 0
 
 

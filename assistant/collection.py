@@ -192,6 +192,18 @@ def evaluate_collection(collection: Collection, work: Path, load_assistant, sett
     return reports
 
 
+def evaluate_collection_dialogs(collection: Collection, work: Path, load_assistant):
+    """The collection's conversations.jsonl (if any), asked of the whole blog: a follow-up
+    must stay in the article under discussion when every article is searched."""
+    from .dialogs import evaluate_dialogs, read_dialogs
+
+    path = collection.folder / "conversations.jsonl"
+    if not path.is_file():
+        return None
+    corpus = _corpus(work, "_all", list(collection.articles.values()))
+    return evaluate_dialogs(load_assistant(corpus, work / "indexes" / "_all"), read_dialogs(path))
+
+
 def format_reports(reports: list[SettingReport], show_misses: bool = False) -> str:
     lines = []
     for r in reports:

@@ -124,6 +124,7 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     query: str = ""  # the question as searched, after follow-up resolution
     not_covered: tuple[str, ...] = ()  # the question's key terms that no cited passage mentions
+    about: str = ""  # a follow-up read in context: the topic it was taken to be about
 
 
 @dataclass(frozen=True)

@@ -31,12 +31,14 @@ def as_json(answer: Answer) -> dict:
             for c in answer.citations
         ],
         "not_covered": list(answer.not_covered),
+        "about": answer.about or None,  # set when the question was read as a follow-up
+        "resolved_query": answer.query if answer.about else None,
     }
 
 
 def as_text(answer: Answer, width: int = 88) -> str:
     """A terminal rendering: the answer, then each citation with its quote in »…«."""
-    lines = [textwrap.fill(answer.text, width)]
+    lines = ([f"(about {answer.about})"] if answer.about else []) + [textwrap.fill(answer.text, width)]
     for c in answer.citations:
         a, b = c.highlight
         marked = f"{c.text[:a]}»{c.text[a:b]}«{c.text[b:]}"
@@ -67,6 +69,8 @@ def citation_markdown(c: Citation) -> str:
 
 def as_markdown(answer: Answer) -> str:
     body = escape_markdown(answer.text)
+    if answer.about:  # a follow-up read in context: say what it was taken to be about
+        body = f"*About {escape_markdown(answer.about)}*\n\n{body}"
     if not answer.citations:
         return body
     return body + "\n\n" + "\n\n".join(citation_markdown(c) for c in answer.citations)

@@ -28,6 +28,8 @@ LEXICAL_WEIGHT = 0.1  # BM25 of the whole paragraph, normalised to the query's b
 SENTENCE_LEXICAL_WEIGHT = 0.2  # BM25 of its best sentence, normalised the same way
 SECTION_WEIGHT = 0.1  # headings are strong evidence: "conclusion", "sun protection"
 CANDIDATES = 100  # paragraphs scored in detail per query, from each of dense, BM25 and sentence BM25
+PARAGRAPH_PRIOR = 0.05  # a follow-up: the paragraph the last answer quoted ...
+ARTICLE_PRIOR = 0.1  # ... and its article
 BM25_K1 = 0.9  # short crowd questions: term repetition saturates early (k1 1.5 lost 0.01 hit@1)
 
 
@@ -225,6 +227,34 @@ class Retriever:
                      for i in order)
         return Ranking(hits, float(dense.max()) if len(dense) else 0.0, terms,
                        tuple(t for t in terms if t in self.vocabulary))
+
+    def quoted_paragraph(self, sentences: list[str]) -> tuple[int, ...]:
+        """The rows of the paragraph an earlier answer quoted first: found by sentence
+        BM25, then checked verbatim, so a paraphrase never passes for a quote."""
+        total = int(self._paragraph_sentences[1].sum())
+        for sentence in sentences:
+            scores = _scores(self._bm25_sentences, content_terms(sentence), total or 1)
+            if not total or scores.max() <= 0:
+                continue
+            best = int(np.argmax(scores))
+            row = int(self._row_of_sentence(np.array([best]))[0])
+            passage = self.index.passages[row]
+            found = passage.sentence_texts()[best - self.index.sentence_rows[row]]
+            if found in sentence or sentence in found:
+                _, first, counts = self._paragraphs
+                paragraph = self._paragraphs[0][row]
+                return tuple(range(int(first[paragraph]), int(first[paragraph] + counts[paragraph])))
+        return ()
+
+    def prefer(self, ranking: Ranking, rows: tuple[int, ...], doc_slug: str) -> Ranking:
+        """The conversation as a prior, not a filter: the paragraph under discussion and
+        its article gain a little; everything else keeps its place."""
+        def lifted(hit: Hit) -> float:
+            return hit.score + PARAGRAPH_PRIOR * (hit.rows == rows) + ARTICLE_PRIOR * (hit.passage.doc_slug == doc_slug)
+
+        hits = sorted(ranking.hits, key=lambda h: -lifted(h))
+        return Ranking(tuple(Hit(h.passage, lifted(h), h.dense, h.lexical, h.row, h.rows) for h in hits),
+                       ranking.best_dense, ranking.terms, ranking.known_terms)
 
     def paragraph(self, hit: Hit) -> Paragraph:
         """The hit's whole paragraph: every piece, with its sentence vectors."""

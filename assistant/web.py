@@ -67,9 +67,12 @@ def ask_recorded(assistant, questions, question: str, history, channel: str):
     return answer, questions.record(answer, time.perf_counter() - started, channel)
 
 
+CHAT_MEMORY = 6  # messages of a chat kept for follow-ups: the topic comes from the last answer
+
+
 def chat_ui(live, settings: Settings, questions):
     """The chat page: the reader's message is shown escaped (as text, never markup),
-    the raw questions are kept in a State for follow-ups, answers are as_markdown().
+    the last exchanges are kept in a State for follow-ups, answers are as_markdown().
     `questions` (the question log) records each turn; thumbs become its feedback."""
     import gradio as gr
 
@@ -82,12 +85,14 @@ def chat_ui(live, settings: Settings, questions):
         question_id = None
         try:
             answer, question_id = ask_recorded(live.current, questions, message, asked, "chat")
-            reply = as_markdown(answer)
+            reply, said = as_markdown(answer), answer.text
         except InvalidQuestion as exc:
-            reply = escape_markdown(str(exc))
+            reply, said = escape_markdown(str(exc)), ""
         bubble = escape_markdown(message[: settings.max_question_chars]) or "…"
         shown = shown + [{"role": "user", "content": bubble}, {"role": "assistant", "content": reply}]
-        return "", shown, asked + [message], ids + [question_id]
+        # the conversation as the engine reads it: the last exchanges, questions and answers' text
+        turns = (asked + [{"role": "user", "content": message}, {"role": "assistant", "content": said}])[-CHAT_MEMORY:]
+        return "", shown, turns, ids + [question_id]
 
     def on_like(vote: gr.LikeData, ids: list) -> None:
         index = vote.index[0] if isinstance(vote.index, (list, tuple)) else vote.index

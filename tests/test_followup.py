@@ -1,16 +1,15 @@
-"""A short follow-up borrows the topic of the reader's earlier question; a question
-that stands on its own is searched as typed. History comes in three shapes."""
+"""Reading a conversation: every history shape clients send, the last exchange, the
+sentences the last answer quoted, and which questions lean on what came before."""
 from __future__ import annotations
 
 import pytest
 
-from assistant.followup import is_followup, resolve, user_turns
+from assistant.followup import last_exchange, leans_on_context, quoted_sentences, turns, user_turns
 
 FIRST = "What are dynamic wrinkles?"
 REPLY = "Dynamic wrinkles are temporary and disappear when the muscles are at rest. [1]"
 
 HISTORY_SHAPES = {
-    "strings": [FIRST],
     "pairs": [(FIRST, REPLY)],
     "lists": [[FIRST, REPLY]],
     "gradio messages": [{"role": "user", "content": FIRST}, {"role": "assistant", "content": REPLY}],
@@ -22,11 +21,16 @@ HISTORY_SHAPES = {
 
 
 @pytest.mark.parametrize("history", HISTORY_SHAPES.values(), ids=HISTORY_SHAPES.keys())
-def test_user_turns_reads_every_history_shape(history):
+def test_every_history_shape_gives_the_last_question_and_its_answer(history):
     assert user_turns(history) == [FIRST]
+    assert last_exchange(history) == (FIRST, REPLY)
 
 
-def test_user_turns_skips_bot_messages_blanks_and_junk():
+def test_plain_strings_are_the_readers_questions_without_answers():
+    assert last_exchange(["What is collagen?", FIRST]) == (FIRST, "")
+
+
+def test_junk_in_the_history_is_skipped():
     history = [
         {"role": "system", "content": "You are helpful"},
         {"role": "user", "content": "  "},
@@ -39,53 +43,34 @@ def test_user_turns_skips_bot_messages_blanks_and_junk():
         FIRST,
     ]
     assert user_turns(history) == [FIRST]
-    assert user_turns(None) == []
-    assert user_turns([]) == []
+    assert turns(None) == [] and turns([]) == []
+    assert last_exchange([]) == ("", "")
 
 
-@pytest.mark.parametrize(
-    "question",
-    ["and how do I prevent them?", "what about around the eyes?", "how about them?", "also?", "Why?", "and?"],
-)
-def test_short_questions_leaning_on_the_last_one_are_followups(question):
-    assert is_followup(question)
+def test_the_answer_after_a_newer_question_is_the_one_kept():
+    history = [("What is collagen?", "Collagen provides structural support. [1]"), (FIRST, "")]
+    assert last_exchange(history) == (FIRST, "")
 
 
-@pytest.mark.parametrize(
-    "question",
-    ["What is collagen?", "What are dynamic wrinkles?", "does sunscreen help?",
-     "Which proteins keep skin firm?", "How can I prevent wrinkles?"],
-)
-def test_questions_that_name_their_topic_stand_alone(question):
-    assert not is_followup(question)
+def test_quoted_sentences_come_without_markers_escapes_or_preface():
+    text = ("The article doesn't mention smoking. The closest it comes: Common examples include crow\\'s feet. "
+            "Dynamic wrinkles are temporary. [1] Collagen provides structural support. [2]\n\n**[1]** citations…")
+    assert quoted_sentences(text) == ["Common examples include crow's feet. Dynamic wrinkles are temporary.",
+                                      "Collagen provides structural support."]
+    assert quoted_sentences("The article doesn't cover that. It covers: Sun Protection.") == []
 
 
-@pytest.mark.parametrize("history", HISTORY_SHAPES.values(), ids=HISTORY_SHAPES.keys())
-def test_a_followup_is_searched_with_the_earlier_topic(history):
-    query = resolve("and how do I prevent them?", history)
-    assert "dynamic wrinkles" in query
-    assert "how do I prevent them" in query
+@pytest.mark.parametrize("question", [
+    "and how do I prevent them?", "what about around the eyes?", "are they risky?", "where do they show up?",
+    "which ingredients?", "how many?", "and?", "what else?", "Did he win?", "what do they do?",
+])
+def test_questions_that_point_back_or_leave_out_their_subject_lean_on_context(question):
+    assert leans_on_context(question)
 
 
-@pytest.mark.parametrize("history", HISTORY_SHAPES.values(), ids=HISTORY_SHAPES.keys())
-def test_a_standalone_question_is_returned_unchanged(history):
-    assert resolve("What is collagen?", history) == "What is collagen?"
-
-
-def test_without_history_a_followup_is_searched_as_typed():
-    assert resolve("and how do I prevent them?", None) == "and how do I prevent them?"
-    assert resolve("and how do I prevent them?", []) == "and how do I prevent them?"
-
-
-def test_the_topic_is_the_latest_standalone_question():
-    history = ["What is collagen?", "What are dynamic wrinkles?"]
-    query = resolve("what about around the eyes?", history)
-    assert "dynamic wrinkles" in query and "collagen" not in query
-
-
-def test_a_chain_of_followups_keeps_the_original_topic():
-    history = ["What are dynamic wrinkles?", "and how do I prevent them?"]
-    query = resolve("what about around the eyes?", history)
-    assert "dynamic wrinkles" in query
-    assert "prevent" in query
-    assert query.endswith("what about around the eyes?")
+@pytest.mark.parametrize("question", [
+    "What does elastin do?", "Which proteins keep skin elastic?", "How can I prevent wrinkles?",
+    "does sunscreen help against wrinkles?",
+])
+def test_questions_that_name_their_subject_stand_alone(question):
+    assert not leans_on_context(question)

@@ -85,6 +85,13 @@ def test_a_follow_up_uses_the_conversation(page, server):
     assert page.dialogs == []
 
 
+def test_a_follow_up_says_in_the_chat_what_it_was_taken_to_be_about(page, server):
+    page.goto(server, wait_until="load")
+    ask(page, "What are static wrinkles?", "#chat a[href*='static-wrinkles']")
+    ask(page, "where do they show up?", "#chat em:has-text('About Static Wrinkles')")
+    assert "nasolabial folds" in page.locator("#chat").inner_text()
+
+
 def test_xss_in_a_question_renders_as_text(page, server):
     page.goto(server, wait_until="load")
     payload = "<img src=x onerror=alert(1)> <script>alert(2)</script> crow's feet"

@@ -133,6 +133,16 @@ def test_crows_feet_answer_cites_dynamic_wrinkles_and_the_link_opens(sites, cont
     expect(article.locator("#dynamic-wrinkles")).to_be_attached()
 
 
+def test_a_follow_up_says_quietly_what_it_was_taken_to_be_about(sites, page):
+    _, dialog = open_widget(page, f"{sites.blog}/blog.html")
+    ask(dialog, "What are static wrinkles?")
+    expect(dialog.locator(".msg.bot").last.locator(".about")).to_have_count(0)
+    ask(dialog, "where do they show up?")
+    answer = dialog.locator(".msg.bot").last
+    expect(answer.locator(".about")).to_have_text("About Static Wrinkles")
+    expect(answer).to_contain_text("nasolabial folds")
+
+
 def test_thumbs_down_and_a_comment_are_recorded_against_the_question(sites, page):
     _, dialog = open_widget(page, f"{sites.blog}/blog.html")
     question = "How does sunscreen protect the skin?"

@@ -54,6 +54,7 @@
     ".cites{list-style:none;margin:8px 0 0;padding:0;display:flex;flex-direction:column;gap:8px;white-space:normal}" +
     ".cites a{color:var(--accent);font-weight:600;font-size:13px;text-decoration:underline}" +
     ".t-dark .cites a{color:#9db8ff}@media (prefers-color-scheme:dark){.t-auto .cites a{color:#9db8ff}}" +
+    ".about{margin:0 0 4px;color:var(--muted);font-size:12px;font-style:italic}" +
     ".quote{margin:4px 0 0;padding-left:8px;border-left:3px solid var(--line);color:var(--muted);font-size:13px}" +
     "mark{background:var(--mark);color:var(--markfg);padding:0 1px;border-radius:2px}" +
     ".form{display:flex;gap:8px;padding:10px;border-top:1px solid var(--line);background:var(--bg)}" +
@@ -174,6 +175,8 @@
     function showAnswer(node, body) {
       node.textContent = "";
       node.removeAttribute("aria-label");
+      // a follow-up read in context says what it was taken to be about, so a wrong guess shows
+      if (typeof body.about === "string" && body.about) node.appendChild(el("p", { class: "about" }, ["About " + body.about]));
       node.appendChild(document.createTextNode(String(body.answer || "")));
       var cites = Array.isArray(body.citations) ? body.citations : [];
       if (cites.length) node.appendChild(el("ol", { class: "cites" }, cites.map(citation)));

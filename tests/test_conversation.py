@@ -1,0 +1,99 @@
+"""A conversation carries its topic: follow-ups are answered from the paragraph under
+discussion, topic switches on their own, off-topic follow-ups are refused. Real model;
+the figures come from tests/eval/conversations.jsonl and the external slice's dialogs."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from assistant.collection import evaluate_collection_dialogs, read_collection
+from assistant.dialogs import evaluate_dialogs, read_dialogs
+from assistant.engine import Assistant
+from assistant.render import as_json, as_markdown
+from assistant.settings import Settings
+
+from conftest import EVAL_DIR
+
+pytestmark = pytest.mark.slow
+
+
+def talk(assistant, *questions):
+    """Ask in turn, sending the history as the widget does; the last answer."""
+    history, answer = [], None
+    for question in questions:
+        answer = assistant.ask(question, history=list(history))
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+    return answer
+
+
+def test_where_do_they_show_up_after_static_wrinkles_cites_the_nasolabial_folds(real_assistant):
+    answer = talk(real_assistant, "What are static wrinkles?", "where do they show up?")
+    assert answer.answerable and "nasolabial folds" in answer.citations[0].text
+    assert answer.about == "Static Wrinkles"
+    body = as_json(answer)
+    assert body["about"] == "Static Wrinkles" and "static wrinkles" in body["resolved_query"].casefold()
+
+
+def test_do_they_go_away_after_crows_feet_is_read_as_being_about_dynamic_wrinkles(real_assistant):
+    # The reading is right; the ranking is not yet: Static Wrinkles ("dynamic wrinkles …
+    # even when the muscles are relaxed") still outranks the sentence that answers.
+    answer = talk(real_assistant, "What are crow's feet?", "do they go away when I relax?")
+    assert answer.answerable and answer.about == "Dynamic Wrinkles"
+
+
+def test_give_me_some_examples_after_dynamic_wrinkles_lists_crows_feet(real_assistant):
+    answer = talk(real_assistant, "What are dynamic wrinkles?", "give me some examples")
+    assert "Common examples include crow's feet" in answer.text
+
+
+def test_are_they_risky_after_facial_exercises_quotes_the_warning(real_assistant):
+    answer = talk(real_assistant, "Can facial exercises help with wrinkles?", "are they risky?")
+    assert "inadvertently exacerbating" in answer.citations[0].text
+
+
+def test_a_topic_switch_is_answered_on_its_own(real_assistant):
+    answer = talk(real_assistant, "What are crow's feet?", "What does elastin do?")
+    assert answer.citations[0].section == "The Role of Collagen and Elastin"
+    assert answer.about == "" and as_json(answer)["resolved_query"] is None
+
+
+@pytest.mark.parametrize("last", ["what is the capital of France?", "and the capital of France?"])
+def test_an_off_topic_follow_up_is_refused(real_assistant, last):
+    answer = talk(real_assistant, "What are static wrinkles?", last)
+    assert not answer.answerable and answer.citations == ()
+
+
+def test_a_follow_up_about_something_not_in_the_article_says_so(real_assistant):
+    answer = talk(real_assistant, "Does sunscreen help against wrinkles?", "what about smoking?")
+    assert answer.not_covered == ("smoking",)
+    assert answer.text.startswith("The article doesn't mention smoking.")
+
+
+def test_the_chat_markdown_says_quietly_what_a_follow_up_was_taken_to_be_about(real_assistant):
+    answer = talk(real_assistant, "What are static wrinkles?", "where do they show up?")
+    assert as_markdown(answer).startswith("*About Static Wrinkles*\n\n")
+
+
+def test_only_the_readers_questions_as_history_still_carry_the_topic(real_assistant):
+    answer = real_assistant.ask("where do they show up?", history=["What are static wrinkles?"])
+    assert "nasolabial folds" in answer.citations[0].text
+
+
+def test_on_the_article_history_beats_no_history_and_the_concatenation_baseline(real_assistant):
+    report = evaluate_dialogs(real_assistant, read_dialogs(EVAL_DIR / "conversations.jsonl"))
+    assert report.followups >= 12 and report.switches >= 3
+    assert report.followup_hit_at_1 >= report.followup_alone_hit_at_1 + 0.15, report
+    assert report.followup_hit_at_1 >= report.followup_concat_hit_at_1, report
+    assert report.switch_hit_at_1 >= report.switch_alone_hit_at_1, report
+
+
+def test_in_a_whole_blog_follow_ups_stay_in_the_article_under_discussion(real_assistant, tmp_path):
+    def load(corpus, index):
+        return Assistant.load(replace(Settings(), corpus_dir=corpus, index_dir=index), embedder=real_assistant.embedder)
+
+    report = evaluate_collection_dialogs(read_collection(EVAL_DIR / "external-slice"), tmp_path, load)
+    assert report.followups >= 10
+    assert report.followup_hit_at_1 >= report.followup_alone_hit_at_1, report
+    assert report.followup_hit_at_1 >= report.followup_concat_hit_at_1, report
+    assert report.followup_hit_at_1 >= 0.8, report

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from .errors import AssistantError
+from .question import readable
 from .records import Answer, LoggedQuestion
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ class Feedback:
             raise InvalidFeedback("comment must be text.")
         if len(comment) > MAX_COMMENT_CHARS:
             raise InvalidFeedback(f"The comment is {len(comment):,} characters; keep it under {MAX_COMMENT_CHARS}.")
-        return cls(question_id, helpful, masked(comment.strip()))
+        return cls(question_id, helpful, masked(comment.strip()))  # a lone surrogate can't reach SQLite
 
 
 class QuestionLog:
@@ -176,8 +177,8 @@ class QuestionLog:
                     purged = time.monotonic()
                 results = self._write(db, batch)
                 self.last_error = ""
-            except (sqlite3.Error, OSError) as exc:
-                self._fail(str(exc), skipped=sum(kind == "question" for kind, _, _ in batch))
+            except Exception as exc:  # noqa: BLE001 - whatever a batch does, the writer must live on
+                self._fail(str(exc) or type(exc).__name__, skipped=sum(kind == "question" for kind, _, _ in batch))
                 results = [None] * len(batch)
                 if db is not None:
                     db.close()

@@ -59,6 +59,34 @@ def test_feedback_attaches_to_its_question_and_a_second_vote_replaces_the_first(
     assert row.feedback_at >= row.asked_at
 
 
+def test_a_comment_with_a_lone_surrogate_is_saved_and_the_log_goes_on(question_log):
+    question_id = question_log.record(answered("Does sunscreen help?"), 0.01, "api")
+    feedback = Feedback.parse(json.loads('{"question_id": "%s", "helpful": false, "comment": "bad \\ud800 byte"}' % question_id))
+    assert question_log.feedback(feedback) is True
+    later = question_log.record(answered("What is collagen?"), 0.01, "api")
+    question_log.flush()
+    rows = {row.id: row for row in read(question_log.path)}
+    assert rows[question_id].comment == "bad ? byte" and later in rows
+
+
+def test_a_batch_that_fails_in_an_unexpected_way_is_counted_and_the_writer_lives_on(question_log, monkeypatch):
+    real_write = question_log._write
+    calls = {"n": 0}
+
+    def write_once_badly(db, batch):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+        return real_write(db, batch)
+
+    monkeypatch.setattr(question_log, "_write", write_once_badly)
+    question_log.record(answered("first"), 0.01, "api")
+    question_log.flush()
+    question_log.record(answered("second"), 0.01, "api")
+    question_log.flush()
+    assert [row.question for row in read(question_log.path)] == ["second"]
+
+
 def test_feedback_on_an_unknown_question_is_reported_as_such(question_log):
     assert question_log.feedback(Feedback("0" * 32, True)) is False
 

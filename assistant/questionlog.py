@@ -94,7 +94,7 @@ class Feedback:
             raise InvalidFeedback("comment must be text.")
         if len(comment) > MAX_COMMENT_CHARS:
             raise InvalidFeedback(f"The comment is {len(comment):,} characters; keep it under {MAX_COMMENT_CHARS}.")
-        return cls(question_id, helpful, masked(comment.strip()))  # a lone surrogate can't reach SQLite
+        return cls(question_id, helpful, masked(readable(comment).strip()))  # a lone surrogate can't reach SQLite
 
 
 class QuestionLog:

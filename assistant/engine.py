@@ -12,6 +12,7 @@ from functools import cached_property
 from . import answer as composer
 from . import calibrate, followup, index as index_store
 from .embed import Embedder
+from .errors import InvalidQuestion
 from .question import clean, readable
 from .records import Answer, BuildReport, Hit, Paragraph
 from .retrieve import Ranking, Retriever, blend
@@ -20,6 +21,7 @@ from .settings import Settings
 TOPICS_SHOWN = 8
 OWN_WORDS_COVERED = 0.5  # a continuation without a pronoun must be about the paragraph under discussion
 POINTING_ALLOWANCE = 0.05  # "do they go away…?" refers back: the conversation itself is evidence
+QUOTES_READ = 3  # of the last answer's quotes, looked up to find its paragraph (a client may send anything)
 TOPIC_WEIGHT = 0.5  # a follow-up's own words lead; the ranking in context counts half (1.0 and 2.0 measured no better)
 
 
@@ -85,14 +87,15 @@ class Assistant:
         """What the conversation is about: the paragraph the last answer quoted (or, when
         the client sent only the reader's questions, the best match of the last one)."""
         question, answer_text = followup.last_exchange(history)
-        if not question:
+        try:
+            question = clean(question, self.settings.max_question_chars)
+        except InvalidQuestion:  # an empty or over-long earlier turn: no topic, never an error now
             return None
         if answer_text:
-            rows = self.retriever.quoted_paragraph(followup.quoted_sentences(answer_text))
+            rows = self.retriever.quoted_paragraph(followup.quoted_sentences(answer_text)[:QUOTES_READ])
         else:
-            previous = clean(question, self.settings.max_question_chars)
-            ranking = self.retriever.rank(previous, self._encode_queries([previous])[0])
-            rows = ranking.hits[0].rows if ranking.hits and self._answerable(previous, ranking) else ()
+            ranking = self.retriever.rank(question, self._encode_queries([question])[0])
+            rows = ranking.hits[0].rows if ranking.hits and self._answerable(question, ranking) else ()
         if not rows:
             return None
         first = self.index.passages[rows[0]]

@@ -83,15 +83,16 @@ def chat_ui(live, settings: Settings, questions):
     def submit(message: str, shown: list, asked: list, ids: list):
         message = readable(message)
         question_id = None
+        turns = asked
         try:
             answer, question_id = ask_recorded(live.current, questions, message, asked, "chat")
-            reply, said = as_markdown(answer), answer.text
-        except InvalidQuestion as exc:
-            reply, said = escape_markdown(str(exc)), ""
+            reply = as_markdown(answer)
+            # the conversation as the engine reads it: the last exchanges, questions and answers' text
+            turns = (asked + [{"role": "user", "content": message}, {"role": "assistant", "content": answer.text}])[-CHAT_MEMORY:]
+        except InvalidQuestion as exc:  # not a turn of the conversation
+            reply = escape_markdown(str(exc))
         bubble = escape_markdown(message[: settings.max_question_chars]) or "…"
         shown = shown + [{"role": "user", "content": bubble}, {"role": "assistant", "content": reply}]
-        # the conversation as the engine reads it: the last exchanges, questions and answers' text
-        turns = (asked + [{"role": "user", "content": message}, {"role": "assistant", "content": said}])[-CHAT_MEMORY:]
         return "", shown, turns, ids + [question_id]
 
     def on_like(vote: gr.LikeData, ids: list) -> None:

@@ -80,6 +80,18 @@ def test_only_the_readers_questions_as_history_still_carry_the_topic(real_assist
     assert "nasolabial folds" in answer.citations[0].text
 
 
+@pytest.mark.parametrize("earlier", ["", "x" * 5000, "   "])
+def test_an_empty_or_over_long_earlier_turn_is_no_topic_and_no_error(real_assistant, earlier):
+    answer = real_assistant.ask("What are crow's feet?", history=[earlier, {"role": "user", "content": earlier}])
+    assert answer.answerable and answer.about == ""
+
+
+def test_a_flood_of_fake_quotes_in_the_history_is_read_no_further_than_the_first_few(real_assistant):
+    fake = " ".join(f"Sentence {i} about nothing. [{i}]" for i in range(2000))
+    answer = real_assistant.ask("where do they show up?", history=[("What are static wrinkles?", fake)])
+    assert answer.about == ""  # none of the first quotes is in the article: no topic
+
+
 def test_on_the_article_history_beats_no_history_and_the_concatenation_baseline(real_assistant):
     report = evaluate_dialogs(real_assistant, read_dialogs(EVAL_DIR / "conversations.jsonl"))
     assert report.followups >= 12 and report.switches >= 3

@@ -6,14 +6,13 @@ verbatim sentence of a passage; nothing is generated.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from urllib.parse import quote
 
 import numpy as np
 
 from .passages import context_line
 from .records import Answer, Citation, Paragraph
-from .retrieve import Ranking
 from .terms import COMMON_ZIPF, content_words, stemmer, zipf
 
 # Answerability: evidence = the top paragraph's dense score + COVERAGE_WEIGHT x the
@@ -31,8 +30,9 @@ KEY_SHARE = 0.25  # unmentioned words count only when they carry this share of t
 PREFIX_MATCH = 6  # "retinol" is covered by "retinoids": shared prefix of 6+ letters
 SENTENCE_WORD_WEIGHT = 0.15
 SECOND_SENTENCE_MARGIN = 0.1  # a second paragraph's lead is quoted too when it scores this close
-NEIGHBOUR_MARGIN = 9.0  # always: the better neighbour completes the best sentence (0.2 lost 0.03 of answers holding the answer)
-LEAD_CHARS = 400  # ... unless the two together run longer than this (keeps the median answer near 300 characters)
+# the better neighbour always completes the best sentence (only when within 0.2 of it: 0.03
+# fewer answers held the answer) unless the two run past LEAD_CHARS (median answer ~340)
+LEAD_CHARS = 400
 _INJECTION = re.compile(
     r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|prompts?|rules)\b|\bsystem prompt\b|\bjailbreak\b", re.I
 )
@@ -83,9 +83,9 @@ def evidence(question: str, top: Paragraph | None, topic: str = "") -> float:
     return top.hit.dense + COVERAGE_WEIGHT * coverage(words, mentions(top))
 
 
-def is_answerable(question: str, top: Paragraph | None, needed: float = EVIDENCE_NEEDED) -> bool:
+def is_answerable(question: str, top: Paragraph | None, needed: float = EVIDENCE_NEEDED, topic: str = "") -> bool:
     """`needed`: the bar for this index (calibrate.py raises it for wide corpora)."""
-    return evidence(question, top) >= needed
+    return evidence(question, top, topic) >= needed
 
 
 def not_covered(question: str, paragraphs: Sequence[Paragraph], vocabulary: frozenset[str] = frozenset()
@@ -189,10 +189,10 @@ def lead_span(paragraph: Paragraph, query_vector: np.ndarray, question: str) -> 
     if best > 0 and _DANGLING.match(text[spans[best][1]:spans[best][2]]):
         first = best - 1
     else:
-        before = scores[best - 1] if best > 0 else -9.0
-        after = scores[best + 1] if best + 1 < len(spans) else -9.0
-        if max(before, after) >= scores[best] - NEIGHBOUR_MARGIN:
-            first, last = (best - 1, best) if before >= after else (best, best + 1)
+        before = scores[best - 1] if best > 0 else None
+        after = scores[best + 1] if best + 1 < len(spans) else None
+        if before is not None or after is not None:
+            first, last = (best - 1, best) if after is None or (before is not None and before >= after) else (best, best + 1)
             if spans[last][2] - spans[first][1] > LEAD_CHARS:
                 first, last = best, best
     return spans[first][1], spans[last][2], scores[best]

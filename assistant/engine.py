@@ -26,11 +26,11 @@ TOPIC_WEIGHT = 0.5  # a follow-up's own words lead; the ranking in context count
 
 
 class Assistant:
-    def __init__(self, index: index_store.Index, embedder: Embedder, settings: Settings, fusion: str = "linear"):
+    def __init__(self, index: index_store.Index, embedder: Embedder, settings: Settings):
         self.index = index
         self.embedder = embedder
         self.settings = settings
-        self.retriever = Retriever(index, fusion)
+        self.retriever = Retriever(index)
         # the real Embedder caches and batches questions; any object with encode() will do
         self._encode_queries = getattr(embedder, "encode_queries", embedder.encode)
 
@@ -117,7 +117,7 @@ class Assistant:
         if not pointing and composer.content_words(question) and composer.coverage(question, composer.mentions(top)) < OWN_WORDS_COVERED:
             return alone, ""
         needed = self.evidence_needed - (POINTING_ALLOWANCE if pointing else 0.0)
-        if composer.evidence(question, top, topic.label) < needed:
+        if not composer.is_answerable(question, top, needed, topic.label):
             return alone, ""
         if not self._answerable(question, alone):
             return in_context, topic.label
@@ -146,7 +146,7 @@ class Assistant:
 
     def _answerable(self, text: str, ranking: Ranking, topic: str = "", allowance: float = 0.0) -> bool:
         top = self._paragraph(ranking.hits[0]) if ranking.hits else None
-        return top is not None and composer.evidence(text, top, topic) >= self.evidence_needed - allowance
+        return composer.is_answerable(text, top, self.evidence_needed - allowance, topic)
 
     def _paragraph(self, hit: Hit) -> Paragraph:
         return self.retriever.paragraph(hit)

@@ -2,8 +2,8 @@
 
 The paragraph is the unit of relevance: the pieces of a long paragraph are scored
 together, by their best piece and best sentence, so they never compete with each
-other. Also exposes the evidence the answerability check needs (best cosine, which
-query terms the corpus knows). It does not decide or compose answers.
+other. Also finds the paragraph an earlier answer quoted, and lifts the paragraph under
+discussion for a follow-up. It does not decide answerability or compose answers.
 """
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from .passages import context_line
 from .records import Hit, Paragraph
 from .terms import content_terms, stemmer, stopwords
 
-RRF_K = 60
 # Fusion, measured on the multi-article dev set (tests/eval/external-slice is a part of
 # it) and the bundled article's sets: a paragraph's dense score leans on its best
 # sentence (MiniLM matches a question to one sentence far better than to a 2,000-
@@ -35,12 +34,10 @@ BM25_K1 = 0.9  # short crowd questions: term repetition saturates early (k1 1.5 
 
 @dataclass(frozen=True)
 class Ranking:
-    """Every candidate paragraph for one query, best first, and the query's evidence."""
+    """Every candidate paragraph for one query, best first."""
 
     hits: tuple[Hit, ...]
-    best_dense: float
     terms: tuple[str, ...]  # stemmed content words of the query
-    known_terms: tuple[str, ...]  # those that occur in the corpus
 
 
 def blend(primary: Ranking, secondary: Ranking, weight: float) -> Ranking:
@@ -59,7 +56,7 @@ def blend(primary: Ranking, secondary: Ranking, weight: float) -> Ranking:
         by_key.setdefault(hit.rows, hit)
     order = sorted(scores, key=lambda key: -scores[key])
     hits = tuple(Hit(by_key[k].passage, scores[k], by_key[k].dense, by_key[k].lexical, by_key[k].row, k) for k in order)
-    return Ranking(hits, max(primary.best_dense, secondary.best_dense), secondary.terms, secondary.known_terms)
+    return Ranking(hits, secondary.terms)
 
 
 def _bm25(texts: list[str]):
@@ -87,9 +84,8 @@ def _normalised(scores: np.ndarray) -> np.ndarray:
 
 
 class Retriever:
-    def __init__(self, index: Index, fusion: str = "linear"):
+    def __init__(self, index: Index):
         self.index = index
-        self.fusion = fusion
 
     @cached_property
     def _paragraphs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -211,7 +207,7 @@ class Retriever:
         terms = content_terms(query)  # stemmed once, for BM25, headings and answerability
         query_vector = np.asarray(query_vector, dtype=np.float32)
         if not self.index.passages:
-            return Ranking((), 0.0, terms, ())
+            return Ranking((), terms)
         lexical_all = self.lexical_scores(terms)
         sentence_lexical_all = self.sentence_lexical_scores(terms)
         paragraphs = self._candidates(query_vector, lexical_all, sentence_lexical_all)
@@ -225,8 +221,7 @@ class Retriever:
         hits = tuple(Hit(passages[best_row[i]], float(fused[i]), float(dense[i]), float(lexical[i]), int(best_row[i]),
                          tuple(range(int(first[paragraphs[i]]), int(first[paragraphs[i]] + counts[paragraphs[i]]))))
                      for i in order)
-        return Ranking(hits, float(dense.max()) if len(dense) else 0.0, terms,
-                       tuple(t for t in terms if t in self.vocabulary))
+        return Ranking(hits, terms)
 
     def quoted_paragraph(self, sentences: list[str]) -> tuple[int, ...]:
         """The rows of the paragraph an earlier answer quoted first: found by sentence
@@ -253,8 +248,7 @@ class Retriever:
             return hit.score + PARAGRAPH_PRIOR * (hit.rows == rows) + ARTICLE_PRIOR * (hit.passage.doc_slug == doc_slug)
 
         hits = sorted(ranking.hits, key=lambda h: -lifted(h))
-        return Ranking(tuple(Hit(h.passage, lifted(h), h.dense, h.lexical, h.row, h.rows) for h in hits),
-                       ranking.best_dense, ranking.terms, ranking.known_terms)
+        return Ranking(tuple(Hit(h.passage, lifted(h), h.dense, h.lexical, h.row, h.rows) for h in hits), ranking.terms)
 
     def paragraph(self, hit: Hit) -> Paragraph:
         """The hit's whole paragraph: every piece, with its sentence vectors."""
@@ -262,12 +256,7 @@ class Retriever:
         return Paragraph(hit, tuple(self.index.passages[r] for r in rows),
                          tuple(self.index.sentence_vectors_of(r) for r in rows))
 
-    def _fuse(self, dense: np.ndarray, lexical: np.ndarray, sentence_lexical: np.ndarray) -> np.ndarray:
-        if self.fusion == "rrf":
-            dense_rank = np.empty(len(dense)); dense_rank[np.argsort(-dense)] = np.arange(len(dense))
-            lexical_rank = np.empty(len(lexical)); lexical_rank[np.argsort(-lexical)] = np.arange(len(lexical))
-            lexical_part = np.where(lexical > 0, 1.0 / (RRF_K + lexical_rank + 1), 0.0)
-            return 1.0 / (RRF_K + dense_rank + 1) + lexical_part
-        if self.fusion == "dense":
-            return dense.astype(np.float64)
+    @staticmethod
+    def _fuse(dense: np.ndarray, lexical: np.ndarray, sentence_lexical: np.ndarray) -> np.ndarray:
+        # linear; reciprocal rank fusion measured 0.909 vs 0.955 hit@1 on the article's dev set
         return dense + LEXICAL_WEIGHT * _normalised(lexical) + SENTENCE_LEXICAL_WEIGHT * _normalised(sentence_lexical)

@@ -17,8 +17,7 @@ from pathlib import Path
 
 from .corpus import article_files, load_document
 from .errors import AssistantError
-
-RANKS_SEEN = 10
+from .evaluate import RANKS_SEEN
 _MARKER = re.compile(r" ?\[\d+\]")
 
 

@@ -135,7 +135,7 @@ def load(index_dir: Path, model: str | None = None) -> Index:
     sentence_counts = [len(p.sentences) for p in passages]
     if sentence_vectors.shape[0] != sum(sentence_counts):
         raise IndexCorrupt(f"index sentence vectors in {index_dir} do not match the passages; {FIX}")
-    rows = tuple(int(x) for x in np.concatenate([[0], np.cumsum(sentence_counts)[:-1]])) if passages else ()
+    rows = _sentence_rows(passages)
     if sentence_vectors.dtype != np.float32:
         raise IndexCorrupt(f"index sentence vectors in {index_dir} are {sentence_vectors.dtype}, not float32; {FIX}")
     return Index(index_dir, manifest, passages, vectors, sentence_vectors, rows)
@@ -250,14 +250,18 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
         )
 
 
+def _sentence_rows(passages) -> tuple[int, ...]:
+    """The first sentence-vector row of each passage."""
+    counts = [len(p.sentences) for p in passages]
+    return tuple(int(x) for x in np.concatenate([[0], np.cumsum(counts)[:-1]])) if counts else ()
+
+
 def _calibrate(index_dir: Path, passages: list[Passage], vectors, sentence_vectors: np.ndarray, embedder) -> float:
     """Ask the new index the bundled off-topic probes (see calibrate.py), before it is written."""
     from .calibrate import probe_evidence
     from .retrieve import Retriever
 
-    counts = [len(p.sentences) for p in passages]
-    rows = tuple(int(x) for x in np.concatenate([[0], np.cumsum(counts)[:-1]])) if passages else ()
-    draft = Index(index_dir, None, tuple(passages), vectors, sentence_vectors, rows)
+    draft = Index(index_dir, None, tuple(passages), vectors, sentence_vectors, _sentence_rows(passages))
     retriever = Retriever(draft)
     return round(probe_evidence(retriever, embedder, retriever.paragraph), 4)
 

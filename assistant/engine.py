@@ -17,6 +17,7 @@ from .question import clean, readable
 from .records import Answer, BuildReport, Hit, Paragraph
 from .retrieve import Ranking, Retriever, blend
 from .settings import Settings
+from .terms import content_words
 
 TOPICS_SHOWN = 8
 OWN_WORDS_COVERED = 0.5  # a continuation without a pronoun must be about the paragraph under discussion
@@ -114,7 +115,7 @@ class Assistant:
             return alone, ""
         top = self._paragraph(in_context.hits[0])
         pointing = followup.points_back(question)
-        if not pointing and composer.content_words(question) and composer.coverage(question, composer.mentions(top)) < OWN_WORDS_COVERED:
+        if not pointing and content_words(question) and composer.coverage(question, composer.mentions(top)) < OWN_WORDS_COVERED:
             return alone, ""
         needed = self.evidence_needed - (POINTING_ALLOWANCE if pointing else 0.0)
         if not composer.is_answerable(question, top, needed, topic.label):

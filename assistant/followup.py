@@ -51,10 +51,6 @@ def turns(history: Iterable | None) -> list[tuple[str, str]]:
     return [(role, text) for role, text in found if text.strip()]
 
 
-def user_turns(history: Iterable | None) -> list[str]:
-    return [text for role, text in turns(history) if role == "user"]
-
-
 def last_exchange(history: Iterable | None) -> tuple[str, str]:
     """The reader's last question and the answer that followed it ("" when absent)."""
     question = answer = ""

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.followup import last_exchange, leans_on_context, quoted_sentences, turns, user_turns
+from assistant.followup import last_exchange, leans_on_context, quoted_sentences, turns
 
 FIRST = "What are dynamic wrinkles?"
+
+
+def user_turns(history) -> list[str]:
+    return [text for role, text in turns(history) if role == "user"]
 REPLY = "Dynamic wrinkles are temporary and disappear when the muscles are at rest. [1]"
 
 HISTORY_SHAPES = {

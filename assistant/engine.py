@@ -88,6 +88,8 @@ class Assistant:
         """What the conversation is about: the paragraph the last answer quoted (or, when
         the client sent only the reader's questions, the best match of the last one)."""
         question, answer_text = followup.last_exchange(history)
+        if not question:  # the common case: no conversation yet
+            return None
         try:
             question = clean(question, self.settings.max_question_chars)
         except InvalidQuestion:  # an empty or over-long earlier turn: no topic, never an error now

@@ -26,7 +26,7 @@ from .errors import IndexBusy, IndexCorrupt, IndexMismatch, IndexNotFound
 from .passages import embedding_text, passages_of_all
 from .records import BuildReport, Passage
 
-FORMAT_VERSION = 3  # 2: sentence vectors pooled from the passage's own forward pass; 3: paragraph numbers
+FORMAT_VERSION = 4  # 2: sentence vectors pooled from the passage's own forward pass; 3: paragraph numbers; 4: sentences no longer end at "Nov." or "I.M."
 MANIFEST = "manifest.json"
 FIX = "run `assistant build` to rebuild it"
 HNSW_FROM = 30_000  # passages; recall@100 0.97 vs exact at efSearch 512 (bench/scale.py)

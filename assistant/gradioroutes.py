@@ -1,0 +1,51 @@
+"""Which of Gradio's routes are open: only those the chat and /insights pages use (as
+seen from chromium). Gradio mounts some 80 routes (uploads, direct calls, file
+serving, run history, MCP, ...) that this app never needs; every one of them not
+listed here answers 404, under both Gradio mounts. The app's own FastAPI routes are
+not this module's business: whatever they match passes untouched.
+"""
+from __future__ import annotations
+
+import re
+
+from .httperrors import send_error
+
+OPEN = (  # (methods, path inside a Gradio mount)
+    ({"GET", "HEAD"}, r"/"),
+    ({"GET", "HEAD"}, r"/(assets|static)/[\w./-]+"),
+    ({"GET", "HEAD"}, r"/(theme\.css|favicon\.ico|robots\.txt)"),
+    ({"GET"}, r"/gradio_api/heartbeat/\w+"),  # a page's session is alive
+    ({"GET"}, r"/gradio_api/queue/data"),  # the event stream of results
+    ({"POST"}, r"/gradio_api/queue/join"),  # asking, thumbs, page load: rate-limited as questions
+    ({"POST"}, r"/gradio_api/run/predict"),  # an example put in the box: rate-limited as questions
+)
+_OPEN = tuple((methods, re.compile(pattern)) for methods, pattern in OPEN)
+
+
+class GradioRoutes:
+    """404 for Gradio routes not in OPEN. `own_routes` are the app's own (non-Mount)
+    routes, checked first; `mounts` the paths Gradio apps are mounted at."""
+
+    def __init__(self, app, own_routes, mounts: tuple[str, ...]):
+        self.app = app
+        self.own_routes = own_routes
+        self.mounts = sorted((m.rstrip("/") for m in mounts), key=len, reverse=True)
+
+    def is_open(self, scope) -> bool:
+        from starlette.routing import Match
+
+        if any(route.matches(scope)[0] is not Match.NONE for route in self.own_routes):
+            return True
+        path, method = scope["path"], scope.get("method", "GET")
+        for mount in self.mounts:
+            if path.startswith(mount + "/"):
+                inner = path[len(mount):]
+                return any(method in methods and pattern.fullmatch(inner) for methods, pattern in _OPEN)
+        return False
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and not self.is_open(scope):
+            return await send_error(send, 404, "Not found.")
+        if scope["type"] == "websocket" and not self.is_open({**scope, "type": "http", "method": "GET"}):
+            return await send({"type": "websocket.close", "code": 1008})
+        return await self.app(scope, receive, send)

@@ -11,6 +11,12 @@ from collections import Counter
 from dataclasses import dataclass
 
 RESERVED_FILES = 128  # index files, the question log, the model, Gradio's temp files, pipes
+# asyncio accepts up to `backlog` sockets per loop tick; a socket reaches the protocol
+# (where the cap closes the oldest idle one) two ticks later, and the closed one's file
+# is freed a tick after that. So up to IN_FLIGHT batches of files must be free as well:
+# uvicorn's default backlog of 2,048 ran a 1,024-file process out of files.
+ACCEPT_BATCH = 64
+IN_FLIGHT = 4
 SUMMARY_EVERY = 60.0  # seconds between two summaries of dropped connections
 
 log = logging.getLogger("assistant.connections")
@@ -25,7 +31,7 @@ class ConnectionLimits:
     @classmethod
     def within(cls, open_files: int, max_connections: int, request_seconds: float) -> "ConnectionLimits":
         """The configured cap, lowered to what the open-files limit leaves for sockets."""
-        return cls(max(16, min(max_connections, open_files - RESERVED_FILES)), request_seconds)
+        return cls(max(16, min(max_connections, open_files - RESERVED_FILES - IN_FLIGHT * ACCEPT_BATCH)), request_seconds)
 
 
 def raise_open_files_limit() -> int:
@@ -193,7 +199,8 @@ def guarded_protocol(limits: ConnectionLimits, report: DropReport) -> type:
 
         def too_slow(self) -> None:
             self.deadline = None
-            report.count("slow")
+            if self.conn.their_state is not h11.IDLE or self.conn.trailing_data[0]:
+                report.count("slow")  # a connection that never sent a byte is a browser's preconnect: not news
             opened.pop(self, None)
             self.transport.close()
 
@@ -206,5 +213,5 @@ def server_config(app, host: str, port: int, limits: ConnectionLimits, report: D
     import uvicorn
 
     return uvicorn.Config(app, host=host, port=port, log_level="warning", proxy_headers=False,
-                          forwarded_allow_ips="", http=guarded_protocol(limits, report),
+                          forwarded_allow_ips="", http=guarded_protocol(limits, report), backlog=ACCEPT_BATCH,
                           timeout_keep_alive=int(limits.keep_alive_seconds))

@@ -14,6 +14,7 @@ OPEN = (  # (methods, path inside a Gradio mount)
     ({"GET", "HEAD"}, r"/"),
     ({"GET", "HEAD"}, r"/(assets|static)/[\w./-]+"),
     ({"GET", "HEAD"}, r"/(theme\.css|favicon\.ico|robots\.txt)"),
+    ({"GET"}, r"/config/?"),  # the page's own config, as inlined in it (Gradio's client may fetch it)
     ({"GET"}, r"/gradio_api/heartbeat/\w+"),  # a page's session is alive
     ({"GET"}, r"/gradio_api/queue/data"),  # the event stream of results
     ({"POST"}, r"/gradio_api/queue/join"),  # asking, thumbs, page load: rate-limited as questions

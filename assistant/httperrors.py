@@ -61,6 +61,27 @@ def documented(*statuses: int) -> dict:
     return {status: {"model": ErrorBody, "description": descriptions.get(status, "Error")} for status in statuses}
 
 
+def errors_in_openapi(app) -> None:
+    """Every error status in `app`'s OpenAPI document as ErrorBody in JSON, whatever the
+    route's own media type (an HTML page's 404 is JSON too) and instead of FastAPI's
+    default 422 schema, which we never send."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        document = generate()  # FastAPI's, cached until the routes change; the edits below are idempotent
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    if status.isdigit() and int(status) >= 400:
+                        response["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+        schemas = document.get("components", {}).get("schemas", {})
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        return document
+
+    app.openapi = openapi
+
+
 def one_line(errors: list[dict]) -> str:
     """FastAPI's validation errors as one sentence naming the field, never echoing the input
     (an echoed NaN or lone surrogate can't be encoded: that was a 500)."""
@@ -72,7 +93,8 @@ def one_line(errors: list[dict]) -> str:
 
 
 def install(app) -> None:
-    """Our shape for FastAPI's own errors (HTTPException, validation) on `app`'s routes."""
+    """Our shape for FastAPI's own errors (HTTPException, validation) on `app`'s routes,
+    and in its OpenAPI document."""
     from fastapi.exceptions import RequestValidationError
     from starlette.exceptions import HTTPException
 
@@ -84,6 +106,7 @@ def install(app) -> None:
 
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid)
+    errors_in_openapi(app)
 
 
 class CatchAll:

@@ -85,7 +85,7 @@ class RequestBody:
         too_large = f"Request too large; the limit is {self.max_bytes:,} bytes."
         length = dict(scope.get("headers") or []).get(b"content-length", b"0")
         if length.isdigit() and int(length) > self.max_bytes:
-            return await send_error(send, 413, too_large, headers=[(b"connection", b"close")])
+            return await send_error(send, 413, too_large)
         chunks, size, more = [], 0, True
         while more:
             message = await receive()
@@ -94,7 +94,8 @@ class RequestBody:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                return await send_error(send, 413, too_large, headers=[(b"connection", b"close")])
+                # the rest of the body is read and dropped by uvicorn, within the request deadline
+                return await send_error(send, 413, too_large)
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)

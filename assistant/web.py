@@ -150,7 +150,7 @@ def create_app(settings: Settings | None = None, live=None):
     from .httperrors import documented, error_response
     from .httperrors import install as install_error_handlers
     from .questionlog import Feedback, open_log
-    from .security import Logins
+    from .security import Logins, checked_rate
     from .widget import add_widget_routes
 
     questions = open_log(settings)
@@ -161,7 +161,7 @@ def create_app(settings: Settings | None = None, live=None):
     # /docs from the Swagger UI files installed with fastapi-offline, never a CDN
     app = FastAPIOffline(title="Article assistant", summary=NOTE, redoc_url=None)
     install_error_handlers(app)
-    logins = Logins()  # wrong admin tokens per client, shared by /insights and /api/reindex
+    logins = Logins(checked_rate("ASSISTANT_LOGIN_RATE_LIMIT", settings.login_rate_limit))  # shared by /insights and /api/reindex
 
     def answer_json(question: str, history: list | None) -> JSONResponse:
         assistant = live.current  # one index for the whole request, even if a swap happens
@@ -263,7 +263,7 @@ def create_app(settings: Settings | None = None, live=None):
 def harden(app, settings: Settings, logins=None):
     """Wrap the app; the last added runs first. From the outside in: the trusted
     proxies' client address, CORS (so errors carry it too), security headers, the
-    500 net, Gradio's unused routes shut, the owner's login, rate limits, the body cap
+    500 net, the owner's login, Gradio's unused routes shut, rate limits, the body cap
     and JSON check."""
     from starlette.middleware.cors import CORSMiddleware
     from starlette.routing import Mount
@@ -283,8 +283,9 @@ def harden(app, settings: Settings, logins=None):
     app.add_middleware(RequestBody, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimit, rate=settings.rate_limit)
     app.add_middleware(RateLimit, rate=settings.feedback_rate_limit, prefixes=FEEDBACK_PREFIXES, what="ratings")
-    app.add_middleware(OwnerOnly, prefix="/insights", token=settings.admin_token, logins=logins or Logins())
     app.add_middleware(GradioRoutes, own_routes=own_routes, mounts=gradio_mounts)
+    app.add_middleware(OwnerOnly, prefix="/insights", token=settings.admin_token,
+                       logins=logins or Logins(settings.login_rate_limit))
     app.add_middleware(CatchAll)
     app.add_middleware(SecurityHeaders, allowed_origins=settings.allowed_origins)
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins), allow_methods=["GET", "POST"],

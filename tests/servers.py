@@ -41,6 +41,7 @@ def app_server(root: Path, corpus: Path | None = None, open_files: int | None = 
         "ASSISTANT_INDEX_DIR": str(root / "index"),
         "ASSISTANT_PORT": str(port),
         "ASSISTANT_RATE_LIMIT": "10000/minute",
+        "ASSISTANT_LOGIN_RATE_LIMIT": "10000/minute",  # tests try wrong tokens on purpose
         "ASSISTANT_DATA_DIR": str(root / "data"),  # the question log, never the checkout's data/
         "ASSISTANT_DB": "",
         "ASSISTANT_LOG_QUESTIONS": "1",

@@ -77,7 +77,7 @@ def test_a_request_that_never_finishes_its_headers_is_dropped_and_counted():
         slow, silent = connect(port, PARTIAL), connect(port)
         assert closed_by_server(slow) and closed_by_server(silent)
         assert answered(connect(port)).startswith(b"HTTP/1.1 200")
-    assert report.total["slow"] == 2
+    assert report.total["slow"] == 1  # the silent one is a preconnect: closed, but not reported
 
 
 def test_a_keep_alive_connection_gets_a_fresh_deadline_for_each_request():
@@ -113,7 +113,7 @@ def test_drops_are_logged_as_one_summary_line_a_minute(caplog):
 
 
 def test_the_cap_leaves_room_for_the_servers_own_files():
-    assert ConnectionLimits.within(1024, 1000, 10).max_connections == 1024 - 128
+    assert ConnectionLimits.within(1024, 1000, 10).max_connections == 1024 - 128 - 4 * 64
     assert ConnectionLimits.within(65536, 1000, 10).max_connections == 1000
 
 

@@ -135,6 +135,7 @@ def create_app(settings: Settings | None = None, live=None):
     from .live import LiveAssistant
 
     settings = settings or Settings.from_env()
+    check_limits(settings)  # a mistyped limit stops the start, before the model loads
     # No telemetry or version check from Gradio: read when a Blocks is made, and the
     # server must make no outside call (the env var, not an argument, covers every page).
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
@@ -150,7 +151,7 @@ def create_app(settings: Settings | None = None, live=None):
     from .httperrors import documented, error_response
     from .httperrors import install as install_error_handlers
     from .questionlog import Feedback, open_log
-    from .security import Logins, checked_rate
+    from .security import Logins
     from .widget import add_widget_routes
 
     questions = open_log(settings)
@@ -161,7 +162,7 @@ def create_app(settings: Settings | None = None, live=None):
     # /docs from the Swagger UI files installed with fastapi-offline, never a CDN
     app = FastAPIOffline(title="Article assistant", summary=NOTE, redoc_url=None)
     install_error_handlers(app)
-    logins = Logins(checked_rate("ASSISTANT_LOGIN_RATE_LIMIT", settings.login_rate_limit))  # shared by /insights and /api/reindex
+    logins = Logins(settings.login_rate_limit)  # wrong admin tokens: shared by /insights and /api/reindex
 
     def answer_json(question: str, history: list | None) -> JSONResponse:
         assistant = live.current  # one index for the whole request, even if a swap happens
@@ -260,6 +261,17 @@ def create_app(settings: Settings | None = None, live=None):
     return harden(app, settings, logins)
 
 
+def check_limits(settings: Settings) -> None:
+    """InvalidArgument naming the setting when a rate or a trusted proxy can't be read."""
+    from . import proxies
+    from .security import checked_rate
+
+    checked_rate("ASSISTANT_RATE_LIMIT", settings.rate_limit)
+    checked_rate("ASSISTANT_FEEDBACK_RATE_LIMIT", settings.feedback_rate_limit)
+    checked_rate("ASSISTANT_LOGIN_RATE_LIMIT", settings.login_rate_limit)
+    proxies.checked(settings.trusted_proxies)
+
+
 def harden(app, settings: Settings, logins=None):
     """Wrap the app; the last added runs first. From the outside in: the trusted
     proxies' client address, CORS (so errors carry it too), security headers, the
@@ -273,11 +285,9 @@ def harden(app, settings: Settings, logins=None):
     from .headers import SecurityHeaders
     from .httperrors import CatchAll
     from .requestbody import RequestBody
-    from .security import FEEDBACK_PREFIXES, Logins, OwnerOnly, RateLimit, checked_rate
+    from .security import FEEDBACK_PREFIXES, Logins, OwnerOnly, RateLimit
 
-    checked_rate("ASSISTANT_RATE_LIMIT", settings.rate_limit)  # at start-up, not on the first request
-    checked_rate("ASSISTANT_FEEDBACK_RATE_LIMIT", settings.feedback_rate_limit)
-    proxies.checked(settings.trusted_proxies)
+    check_limits(settings)  # here, not when the middleware is built on the first request
     gradio_mounts = ("", "/insights")
     own_routes = [r for r in app.router.routes if not (isinstance(r, Mount) and r.path in gradio_mounts)]
     app.add_middleware(RequestBody, max_bytes=settings.max_body_bytes)

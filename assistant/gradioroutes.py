@@ -1,14 +1,17 @@
 """Which of Gradio's routes are open: only those the chat and /insights pages use (as
 seen from chromium). Gradio mounts some 80 routes (uploads, direct calls, file
 serving, run history, MCP, ...) that this app never needs; every one of them not
-listed here answers 404, under both Gradio mounts. The app's own FastAPI routes are
-not this module's business: whatever they match passes untouched.
+listed here answers 404, under both Gradio mounts. The events that are open must
+name one of the page's own event handlers with its number of inputs (Gradio answers
+an unknown one with a traceback in the log). The app's own FastAPI routes are not
+this module's business: whatever they match passes untouched.
 """
 from __future__ import annotations
 
 import re
 
 from .httperrors import send_error
+from .requestbody import PARSED
 
 OPEN = (  # (methods, path inside a Gradio mount)
     ({"GET", "HEAD"}, r"/"),
@@ -50,3 +53,32 @@ class GradioRoutes:
         if scope["type"] == "websocket" and not self.is_open({**scope, "type": "http", "method": "GET"}):
             return await send({"type": "websocket.close", "code": 1008})
         return await self.app(scope, receive, send)
+
+
+EVENT_ROUTES = {"/gradio_api/queue/join": True, "/gradio_api/run/predict": False}  # path -> queued handlers?
+
+
+class GradioEvents:
+    """422 for an event body that names no handler of the page (`fn_index`), or gives it
+    the wrong number of inputs. `pages` maps each mount path to its Blocks."""
+
+    def __init__(self, app, pages: dict):
+        self.app = app
+        self.handlers = {}  # (mount, path) -> {fn_index: number of inputs}
+        for mount, blocks in pages.items():
+            for path, queued in EVENT_ROUTES.items():
+                self.handlers[(mount.rstrip("/") + path)] = {
+                    index: len(fn.inputs) for index, fn in blocks.fns.items() if bool(fn.queue) == queued}
+
+    async def __call__(self, scope, receive, send):
+        handlers = self.handlers.get(scope["path"]) if scope["type"] == "http" and scope.get("method") == "POST" else None
+        if handlers is not None and not _names_a_handler(scope.get(PARSED), handlers):
+            return await send_error(send, 422, "Unknown event for this page.")
+        return await self.app(scope, receive, send)
+
+
+def _names_a_handler(body, handlers: dict[int, int]) -> bool:
+    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+        return False
+    index = body.get("fn_index")
+    return type(index) is int and index in handlers and len(body["data"]) == handlers[index]

@@ -111,7 +111,8 @@ def install(app) -> None:
 
 class CatchAll:
     """The last net, inside CORS: an exception nothing else handled becomes a 500 in our
-    shape (Starlette's own 500 is plain text, and outside the CORS middleware)."""
+    shape, logged once. Starlette's own 500 (also a mounted Gradio app's) is plain text,
+    sent outside the CORS middleware, and re-raised for a second traceback in the log."""
 
     def __init__(self, app):
         self.app = app
@@ -119,10 +120,14 @@ class CatchAll:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        started = False
+        started = held = False
 
         async def tracking(message):
-            nonlocal started
+            nonlocal started, held
+            if message["type"] == "http.response.start" and message["status"] >= 500 and _plain_text(message):
+                held = True  # a sub-app's "Internal Server Error": ours is sent instead
+            if held:
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
@@ -130,6 +135,13 @@ class CatchAll:
             await self.app(scope, receive, tracking)
         except Exception:
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
-            if started:
-                raise
+            if not started:  # else uvicorn closes the half-sent response
+                await send_error(send, 500, INTERNAL)
+            return
+        if held and not started:
             await send_error(send, 500, INTERNAL)
+
+
+def _plain_text(start: dict) -> bool:
+    content_type = dict(start.get("headers", [])).get(b"content-type", b"")
+    return content_type.startswith(b"text/plain")

@@ -12,6 +12,7 @@ from .httperrors import send_error
 
 BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")  # a body on a GET is never read by the app
 MAX_DEPTH = 32  # the deepest real body (a Gradio chat event) is under 10
+PARSED = "assistant.json"  # the scope key of the parsed body
 MAX_NUMBER_DIGITS = 309  # a double's range; past it Python's int would take the whole string
 
 
@@ -101,7 +102,7 @@ class RequestBody:
         body = b"".join(chunks)
         if body.strip():
             try:
-                check_json(body)
+                scope[PARSED] = check_json(body)  # for the checks further in (gradioroutes.GradioEvents)
             except BadBody as exc:
                 return await send_error(send, 400, str(exc))
         replayed = False

@@ -258,7 +258,7 @@ def create_app(settings: Settings | None = None, live=None):
     demo.queue(max_size=64, api_open=False, default_concurrency_limit=4)
     app = gr.mount_gradio_app(app, demo, path="/", css=CSS, **closed)
     live.load_model_in_background()
-    return harden(app, settings, logins)
+    return harden(app, settings, logins, pages={"/": demo, "/insights": dashboard})
 
 
 def check_limits(settings: Settings) -> None:
@@ -272,16 +272,16 @@ def check_limits(settings: Settings) -> None:
     proxies.checked(settings.trusted_proxies)
 
 
-def harden(app, settings: Settings, logins=None):
+def harden(app, settings: Settings, logins=None, pages: dict | None = None):
     """Wrap the app; the last added runs first. From the outside in: the trusted
     proxies' client address, CORS (so errors carry it too), security headers, the
     500 net, the owner's login, Gradio's unused routes shut, rate limits, the body cap
-    and JSON check."""
+    and JSON check, and events that name one of the `pages`' (mount -> Blocks) handlers."""
     from starlette.middleware.cors import CORSMiddleware
     from starlette.routing import Mount
 
     from . import proxies
-    from .gradioroutes import GradioRoutes
+    from .gradioroutes import GradioEvents, GradioRoutes
     from .headers import SecurityHeaders
     from .httperrors import CatchAll
     from .requestbody import RequestBody
@@ -290,6 +290,7 @@ def harden(app, settings: Settings, logins=None):
     check_limits(settings)  # here, not when the middleware is built on the first request
     gradio_mounts = ("", "/insights")
     own_routes = [r for r in app.router.routes if not (isinstance(r, Mount) and r.path in gradio_mounts)]
+    app.add_middleware(GradioEvents, pages=pages or {})
     app.add_middleware(RequestBody, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimit, rate=settings.rate_limit)
     app.add_middleware(RateLimit, rate=settings.feedback_rate_limit, prefixes=FEEDBACK_PREFIXES, what="ratings")

@@ -39,6 +39,14 @@ def base():
     def busy():
         return error_response(503, "The index is being rebuilt; try again in a moment.")
 
+    def fails(request):
+        raise KeyError(999)  # as Gradio's own app does for an unknown event
+
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    app.mount("/sub", Starlette(routes=[Route("/fails", fails)]))  # answers a plain-text 500, then re-raises
+
     with asgi_server(harden(app, Settings(allowed_origins=(BLOG,)))) as url:
         yield url
 
@@ -51,6 +59,14 @@ def test_an_unexpected_exception_is_a_500_in_our_shape_with_cors_and_no_detail(b
     assert response.headers["access-control-allow-origin"] == BLOG
     assert "secret" not in response.text
     assert [r.getMessage() for r in caplog.records] == ["unhandled error on GET /boom"]  # the traceback is logged, once
+
+
+def test_a_mounted_apps_plain_500_is_replaced_by_ours_and_logged_once(base, caplog):
+    with caplog.at_level(logging.ERROR):
+        response = httpx.get(f"{base}/sub/fails", headers={"Origin": BLOG})
+    assert response.status_code == 500 and response.json()["code"] == "internal"
+    assert response.headers["access-control-allow-origin"] == BLOG
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == ["unhandled error on GET /sub/fails"]
 
 
 @pytest.mark.parametrize(("path", "status", "code"), [("/gone", 404, "not_found"), ("/busy", 503, "unavailable")])

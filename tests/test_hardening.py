@@ -61,6 +61,17 @@ def test_gradio_routes_the_pages_never_use_are_refused(server, method, path):
     assert (response.status_code, response.json()) == (404, {"error": "Not found.", "code": "not_found"})
 
 
+@pytest.mark.parametrize(("n", "event"), [(2, {"data": [], "fn_index": 999, "session_hash": "x"}),
+                                          (3, {"data": [1, 2, 3, 4, 5, 6], "fn_index": 2, "session_hash": "x"}),
+                                          (4, {"data": [0], "fn_index": "0", "session_hash": "x"}), (5, {})])
+def test_an_event_the_page_does_not_have_is_refused_not_a_traceback(server, n, event):
+    before = server.log.stat().st_size
+    with client(n) as http:
+        responses = [http.post(server.base + path, json=event) for path in ("/gradio_api/queue/join", "/gradio_api/run/predict")]
+    assert [(r.status_code, r.json()["code"]) for r in responses] == [(422, "bad_request")] * 2
+    assert "Traceback" not in server.log.read_text()[before:]
+
+
 def test_the_chat_page_works_under_its_csp_in_chromium(server, browser):
     from playwright.sync_api import expect  # its waits run outside the page, so the page's CSP doesn't refuse them
 

@@ -47,7 +47,7 @@ def raise_open_files_limit() -> int:
             soft = wanted
         except (ValueError, OSError):  # a container may forbid it: keep what we have
             pass
-    return soft
+    return soft if soft != resource.RLIM_INFINITY else 1 << 20
 
 
 class DropReport:

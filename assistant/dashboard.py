@@ -39,13 +39,16 @@ def tables(report: Insights, labels: dict[str, str] | None = None):
     total = (days["helpful"] + days["unhelpful"]).clip(lower=1)  # a day without ratings draws no bar
     ratio = pd.DataFrame({"date": days["date"], "helpful": days["helpful"] / total, "unhelpful": days["unhelpful"] / total})
     ratio = ratio.melt(id_vars="date", value_vars=["helpful", "unhelpful"], var_name="verdict", value_name="share")
-    top = pd.DataFrame([[g.question, g.count, g.answered, g.helpful, g.unhelpful, " · ".join(g.variants[1:]), insights.minute(g.last_asked)]
+    shown = insights.visible  # readers' text: control and direction characters as escapes
+    top = pd.DataFrame([[shown(g.question), g.count, g.answered, g.helpful, g.unhelpful, " · ".join(map(shown, g.variants[1:])),
+                         insights.minute(g.last_asked)]
                         for g in report.top_questions],
                        columns=["question", "asked", "answered", "helpful", "unhelpful", "also asked as", "last asked"])
-    gaps = pd.DataFrame([[g.question, g.count, " · ".join(g.variants[1:]), insights.minute(g.last_asked)] for g in report.unanswered],
+    gaps = pd.DataFrame([[shown(g.question), g.count, " · ".join(map(shown, g.variants[1:])), insights.minute(g.last_asked)]
+                         for g in report.unanswered],
                         columns=["question", "asked", "also asked as", "last asked"])
 
-    unhelpful = pd.DataFrame([[insights.minute(r.asked_at), r.question, r.comment,
+    unhelpful = pd.DataFrame([[insights.minute(r.asked_at), shown(r.question), shown(r.comment or ""),
                                "; ".join((labels or {}).get(i, i) for i in r.passage_ids) or "(refused)"]
                               for r in report.unhelpful_answers], columns=["asked", "question", "comment", "cited passages"])
     return days[["date", "questions"]], outcome, ratio, top, gaps, unhelpful

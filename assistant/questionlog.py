@@ -326,6 +326,7 @@ class QuestionLog:
     def _purge(self, db: sqlite3.Connection) -> None:
         cutoff = timestamp(datetime.now(timezone.utc) - timedelta(days=self.retention_days))
         removed = db.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,)).rowcount
+        db.execute("DELETE FROM losses WHERE dismissed_at < ?", (cutoff,))
         if removed:
             log.info("question log: removed %d questions older than %d days", removed, self.retention_days)
 

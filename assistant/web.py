@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import atexit
 import html
+import json
 import time
 
 from .errors import InvalidQuestion
@@ -68,6 +69,33 @@ def ask_recorded(assistant, questions, question: str, history, channel: str):
 
 
 CHAT_MEMORY = 6  # messages of a chat kept for follow-ups: the topic comes from the last answer
+CONTEXT_CHARS = 6000  # and at most this many characters of them
+CHAT_SHOWN = 100  # messages a chat page keeps (the server holds a copy of each session's)
+CHAT_BYTES = 0.75  # of the body cap: the page sends its whole chat with each question, and the rest is the question's
+SESSION_SECONDS = 3600  # a chat's state is dropped after an hour without a question
+
+
+def remembered(asked: list, question: str, answer_text: str) -> list:
+    """The conversation as the engine reads it, after an answered turn: the last
+    CHAT_MEMORY messages, oldest first dropped until they fit in CONTEXT_CHARS."""
+    half = CONTEXT_CHARS // 2
+    turns = (asked + [{"role": "user", "content": question[:half]}, {"role": "assistant", "content": answer_text[:half]}])
+    turns = turns[-CHAT_MEMORY:]
+    while len(turns) > 2 and sum(len(t["content"]) for t in turns) > CONTEXT_CHARS:
+        turns = turns[2:]
+    return turns
+
+
+def shown_with(shown: list, ids: list, bubble: str, reply: str, question_id: str | None,
+               max_bytes: int) -> tuple[list, list]:
+    """The chat on the page and the log id of each of its turns, with one more turn; the
+    oldest turns dropped past CHAT_SHOWN messages or `max_bytes` of JSON. Ids stay aligned
+    with the turns shown even after the session's state expired (the page keeps them)."""
+    ids = [None] * (len(shown) // 2 - len(ids)) + ids + [question_id]
+    shown = shown + [{"role": "user", "content": bubble}, {"role": "assistant", "content": reply}]
+    while len(shown) > 2 and (len(shown) > CHAT_SHOWN or len(json.dumps(shown, ensure_ascii=False, default=str).encode()) > max_bytes):
+        shown, ids = shown[2:], ids[1:]
+    return shown, ids[-(len(shown) // 2):]
 
 
 def chat_ui(live, settings: Settings, questions):
@@ -87,13 +115,12 @@ def chat_ui(live, settings: Settings, questions):
         try:
             answer, question_id = ask_recorded(live.current, questions, message, asked, "chat")
             reply = as_markdown(answer)
-            # the conversation as the engine reads it: the last exchanges, questions and answers' text
-            turns = (asked + [{"role": "user", "content": message}, {"role": "assistant", "content": answer.text}])[-CHAT_MEMORY:]
+            turns = remembered(asked, message, answer.text)  # questions and answers' text, as the engine reads them
         except InvalidQuestion as exc:  # not a turn of the conversation
             reply = escape_markdown(str(exc))
         bubble = escape_markdown(message[: settings.max_question_chars]) or "…"
-        shown = shown + [{"role": "user", "content": bubble}, {"role": "assistant", "content": reply}]
-        return "", shown, turns, ids + [question_id]
+        shown, ids = shown_with(shown, ids, bubble, reply, question_id, int(settings.max_body_bytes * CHAT_BYTES))
+        return "", shown, turns, ids
 
     def on_like(vote: gr.LikeData, ids: list) -> None:
         index = vote.index[0] if isinstance(vote.index, (list, tuple)) else vote.index
@@ -105,11 +132,11 @@ def chat_ui(live, settings: Settings, questions):
     # and a lazily imported gradio it can't resolve the string, so give it the class.
     on_like.__annotations__["vote"] = gr.LikeData
 
-    with gr.Blocks(title="Ask this article", fill_height=True) as demo:
+    with gr.Blocks(title="Ask this article", fill_height=True, delete_cache=(SESSION_SECONDS, SESSION_SECONDS)) as demo:
         gr.Markdown(f"## Ask this article\n{NOTE}")
         fresh = gr.Markdown(freshness(live.current), elem_id="freshness")
-        asked = gr.State([])
-        ids = gr.State([])  # the question log's id of each turn, for thumbs
+        asked = gr.State([], time_to_live=SESSION_SECONDS)
+        ids = gr.State([], time_to_live=SESSION_SECONDS)  # the question log's id of each turn, for thumbs
         chatbot = gr.Chatbot(label="Article assistant", sanitize_html=True, render_markdown=True, height="65vh",
                              min_height=300, feedback_options=("Like", "Dislike"), elem_id="chat")
         with gr.Row(equal_height=True):

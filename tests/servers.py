@@ -32,6 +32,14 @@ def app_server(root: Path, corpus: Path | None = None, open_files: int | None = 
     """`python app.py` with its own corpus copy and index under `root`; yields its base URL.
     Extra keyword arguments become environment variables (e.g. ASSISTANT_ALLOWED_ORIGINS).
     `open_files` sets the process's open-files limit, soft and hard (`ulimit -n`)."""
+    with app_process(root, corpus, open_files, **env) as (_, base):
+        yield base
+
+
+@contextmanager
+def app_process(root: Path, corpus: Path | None = None, open_files: int | None = None, **env: str):
+    """app_server, yielding (the server's Popen, its base URL): for tests that read its
+    memory or kill it."""
     root.mkdir(parents=True, exist_ok=True)
     if not (root / "corpus").exists():
         shutil.copytree(corpus or PROJECT / "corpus", root / "corpus")
@@ -68,7 +76,7 @@ def app_server(root: Path, corpus: Path | None = None, open_files: int | None = 
             if time.monotonic() > deadline:
                 raise RuntimeError(f"server not healthy in 120 s: {log_path.read_text()[-3000:]}")
             time.sleep(0.3)
-        yield base
+        yield process, base
     finally:
         process.terminate()
         try:

@@ -1,5 +1,5 @@
 """Who may do what, per client: a rate limit per client address (the `limits`
-library), the owner's login in front of /insights with wrong passwords throttled,
+library; counted where ratelimits.py says: this process or a shared Redis), the owner's login in front of /insights with wrong passwords throttled,
 and the bearer-token check of /api/reindex. The client is the TCP peer unless
 proxies.py names a trusted proxy. No request content is logged.
 """
@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import base64
 import hmac
-import math
-import time
 
 from .httperrors import send_error
 
@@ -34,38 +32,41 @@ def client_of(scope) -> str:
     return (scope.get("client") or ("unknown", 0))[0]
 
 
-def _limiter():
-    from limits.storage import MemoryStorage
-    from limits.strategies import MovingWindowRateLimiter
+async def _counted(counters, method: str, *args):
+    """counters.<method>(*args), off the event loop when the counters live in another
+    process (a round trip to Redis must not stall every other request)."""
+    if not counters.shared:
+        return getattr(counters, method)(*args)
+    from starlette.concurrency import run_in_threadpool
 
-    return MovingWindowRateLimiter(MemoryStorage())
-
-
-def _retry_after(limiter, item, *keys) -> int:
-    return max(1, math.ceil(limiter.get_window_stats(item, *keys).reset_time - time.time()))
+    return await run_in_threadpool(getattr(counters, method), *args)
 
 
 class RateLimit:
     """Answers 429 with Retry-After once a client (by address) exceeds `rate`
     (e.g. "30/minute;5/second") on the paths starting with `prefixes`. `what` names
-    what was limited in the message ("questions")."""
+    what was limited in the message ("questions") and keeps its budget apart from the
+    others' in `counters` (ratelimits.Counters: this process's own by default)."""
 
-    def __init__(self, app, rate: str, prefixes: tuple[str, ...] = QUESTION_PREFIXES, what: str = "questions"):
+    def __init__(self, app, rate: str, prefixes: tuple[str, ...] = QUESTION_PREFIXES, what: str = "questions",
+                 counters=None):
         from limits import parse_many
+
+        from .ratelimits import Counters
 
         self.app = app
         self.prefixes = prefixes
         self.items = parse_many(rate)
-        self.limiter = _limiter()
+        self.counters = counters or Counters()
         self.what = what
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope.get("method") == "OPTIONS" or not scope["path"].startswith(self.prefixes):
             return await self.app(scope, receive, send)
-        client = client_of(scope)
+        keys = (self.what, client_of(scope))
         for item in self.items:
-            if not self.limiter.hit(item, "client", client):
-                wait = _retry_after(self.limiter, item, "client", client)
+            if not await _counted(self.counters, "hit", item, *keys):
+                wait = await _counted(self.counters, "retry_after", item, *keys)
                 return await send_error(send, 429, f"Too many {self.what} at once; try again in {wait} s.",
                                         headers=[(b"retry-after", str(wait).encode())])
         return await self.app(scope, receive, send)
@@ -94,24 +95,30 @@ class Logins:
     try from that client is refused with 429 until the window frees, right or wrong,
     so guessing gets no answer at all."""
 
-    def __init__(self, rate: str = LOGIN_RATE):
+    def __init__(self, rate: str = LOGIN_RATE, counters=None):
         from limits import parse
 
+        from .ratelimits import Counters
+
         self.item = parse(rate)
-        self.limiter = _limiter()
+        self.counters = counters or Counters()
+
+    @property
+    def shared(self) -> bool:
+        return self.counters.shared
 
     def wait(self, client: str) -> int:
         """Seconds before `client` may try again; 0 when it may try now."""
-        if self.limiter.test(self.item, "login", client):
+        if self.counters.test(self.item, "login", client):
             return 0
-        return _retry_after(self.limiter, self.item, "login", client)
+        return self.counters.retry_after(self.item, "login", client)
 
     def check(self, client: str, authorization: str, token: str) -> bool:
         """is_owner(), counting a wrong try (a credential given, not the token) against `client`."""
         if is_owner(authorization, token):
             return True
         if authorization.strip():
-            self.limiter.hit(self.item, "login", client)
+            self.counters.hit(self.item, "login", client)
         return False
 
     def refusal(self, wait: int) -> tuple[str, list[tuple[bytes, bytes]]]:
@@ -140,11 +147,11 @@ class OwnerOnly:
             return await send_error(send, 403, "The insights page is off: set ASSISTANT_ADMIN_TOKEN, then sign in with it.")
         client = client_of(scope)
         authorization = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
-        wait = self.logins.wait(client) if authorization.strip() else 0
+        wait = await _counted(self.logins, "wait", client) if authorization.strip() else 0
         if wait:
             message, headers = self.logins.refusal(wait)
             return await send_error(send, 429, message, headers=headers)
-        if not self.logins.check(client, authorization, self.token):
+        if not await _counted(self.logins, "check", client, authorization, self.token):
             return await send_error(send, 401, "Sign in with the admin token (any user name, the token as password), "
                                                "or send Authorization: Bearer <token>.",
                                     headers=[(b"www-authenticate", b'Basic realm="Article assistant owner", charset="UTF-8"')])

@@ -25,6 +25,7 @@ class Settings:
     rate_limit: str = "30/minute;5/second"  # per client, on the question endpoints
     feedback_rate_limit: str = "60/minute;10/second"  # per client, on /api/feedback: a budget of its own
     login_rate_limit: str = "10/minute"  # wrong admin tokens per client, on /insights and /api/reindex
+    rate_limit_storage: str = "memory://"  # where the limits count: this process, or redis://host:port shared by replicas
     trusted_proxies: tuple[str, ...] = ()  # addresses/CIDRs whose X-Forwarded-For is believed; none by default
     max_connections: int = 1000  # open at once (lowered to fit the open-files limit)
     request_timeout: float = 10.0  # seconds for a whole request (headers and body) to arrive
@@ -56,6 +57,7 @@ class Settings:
             "rate_limit": env.get("ASSISTANT_RATE_LIMIT") or None,
             "feedback_rate_limit": env.get("ASSISTANT_FEEDBACK_RATE_LIMIT") or None,
             "login_rate_limit": env.get("ASSISTANT_LOGIN_RATE_LIMIT") or None,
+            "rate_limit_storage": env.get("ASSISTANT_RATE_LIMIT_STORAGE", "").strip() or None,
             "trusted_proxies": _listed(env.get("ASSISTANT_TRUSTED_PROXIES", "")) or None,
             "max_connections": int(env["ASSISTANT_MAX_CONNECTIONS"]) if _positive(env.get("ASSISTANT_MAX_CONNECTIONS")) else None,
             "request_timeout": _seconds(env.get("ASSISTANT_REQUEST_TIMEOUT")),

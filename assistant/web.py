@@ -178,6 +178,7 @@ def create_app(settings: Settings | None = None, live=None):
     from .httperrors import documented, error_response
     from .httperrors import install as install_error_handlers
     from .questionlog import Feedback, open_log
+    from .ratelimits import Counters
     from .security import Logins
     from .widget import add_widget_routes
 
@@ -189,7 +190,8 @@ def create_app(settings: Settings | None = None, live=None):
     # /docs from the Swagger UI files installed with fastapi-offline, never a CDN
     app = FastAPIOffline(title="Article assistant", summary=NOTE, redoc_url=None)
     install_error_handlers(app)
-    logins = Logins(settings.login_rate_limit)  # wrong admin tokens: shared by /insights and /api/reindex
+    counters = Counters(settings.rate_limit_storage)  # every limit below counts here (shared by replicas on Redis)
+    logins = Logins(settings.login_rate_limit, counters)  # wrong admin tokens: shared by /insights and /api/reindex
 
     def answer_json(question: str, history: list | None) -> JSONResponse:
         assistant = live.current  # one index for the whole request, even if a swap happens
@@ -257,7 +259,7 @@ def create_app(settings: Settings | None = None, live=None):
     def healthz():
         assistant = live.current
         manifest = assistant.index.manifest
-        health = {"status": "ok", "index_version": manifest.version, "built_at": manifest.built_at,
+        health = {"status": counters.status(), "index_version": manifest.version, "built_at": manifest.built_at,
                   "articles": manifest.documents, "passages": len(assistant.index.passages)}
         if live.last_error:
             health["index_problem"] = live.last_error  # serving the last good index meanwhile
@@ -285,25 +287,28 @@ def create_app(settings: Settings | None = None, live=None):
     demo.queue(max_size=64, api_open=False, default_concurrency_limit=4)
     app = gr.mount_gradio_app(app, demo, path="/", css=CSS, **closed)
     live.load_model_in_background()
-    return harden(app, settings, logins, pages={"/": demo, "/insights": dashboard})
+    return harden(app, settings, logins, pages={"/": demo, "/insights": dashboard}, counters=counters)
 
 
 def check_limits(settings: Settings) -> None:
     """InvalidArgument naming the setting when a rate or a trusted proxy can't be read."""
     from . import proxies
+    from .ratelimits import checked_storage
     from .security import checked_rate
 
     checked_rate("ASSISTANT_RATE_LIMIT", settings.rate_limit)
     checked_rate("ASSISTANT_FEEDBACK_RATE_LIMIT", settings.feedback_rate_limit)
     checked_rate("ASSISTANT_LOGIN_RATE_LIMIT", settings.login_rate_limit)
+    checked_storage(settings.rate_limit_storage)
     proxies.checked(settings.trusted_proxies)
 
 
-def harden(app, settings: Settings, logins=None, pages: dict | None = None):
+def harden(app, settings: Settings, logins=None, pages: dict | None = None, counters=None):
     """Wrap the app; the last added runs first. From the outside in: the trusted
     proxies' client address, CORS (so errors carry it too), security headers, the
     500 net, the owner's login, Gradio's unused routes shut, rate limits, the body cap
-    and JSON check, and events that name one of the `pages`' (mount -> Blocks) handlers."""
+    and JSON check, and events that name one of the `pages`' (mount -> Blocks) handlers.
+    Every limit counts in `counters` (made from settings.rate_limit_storage when not given)."""
     from starlette.middleware.cors import CORSMiddleware
     from starlette.routing import Mount
 
@@ -311,19 +316,22 @@ def harden(app, settings: Settings, logins=None, pages: dict | None = None):
     from .gradioroutes import GradioEvents, GradioRoutes
     from .headers import SecurityHeaders
     from .httperrors import CatchAll
+    from .ratelimits import Counters
     from .requestbody import RequestBody
     from .security import FEEDBACK_PREFIXES, Logins, OwnerOnly, RateLimit
 
     check_limits(settings)  # here, not when the middleware is built on the first request
+    counters = counters or Counters(settings.rate_limit_storage)
     gradio_mounts = ("", "/insights")
     own_routes = [r for r in app.router.routes if not (isinstance(r, Mount) and r.path in gradio_mounts)]
     app.add_middleware(GradioEvents, pages=pages or {})
     app.add_middleware(RequestBody, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RateLimit, rate=settings.rate_limit)
-    app.add_middleware(RateLimit, rate=settings.feedback_rate_limit, prefixes=FEEDBACK_PREFIXES, what="ratings")
+    app.add_middleware(RateLimit, rate=settings.rate_limit, counters=counters)
+    app.add_middleware(RateLimit, rate=settings.feedback_rate_limit, prefixes=FEEDBACK_PREFIXES, what="ratings",
+                       counters=counters)
     app.add_middleware(GradioRoutes, own_routes=own_routes, mounts=gradio_mounts)
     app.add_middleware(OwnerOnly, prefix="/insights", token=settings.admin_token,
-                       logins=logins or Logins(settings.login_rate_limit))
+                       logins=logins or Logins(settings.login_rate_limit, counters))
     app.add_middleware(CatchAll)
     app.add_middleware(SecurityHeaders, allowed_origins=settings.allowed_origins)
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins), allow_methods=["GET", "POST"],

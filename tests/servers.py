@@ -141,3 +141,32 @@ def eventually(check, timeout: float = 15.0):
 
 def has_chromium() -> bool:
     return Path(CHROMIUM).exists()
+
+
+REDIS = "/usr/bin/redis-server"
+
+
+def has_redis() -> bool:
+    return Path(REDIS).exists()
+
+
+@contextmanager
+def redis_server(port: int | None = None):
+    """Debian's redis-server on loopback, nothing saved to disk; yields its redis:// URL
+    once it says it is ready, and stops it (waiting for the exit) afterwards."""
+    port = port or free_port()
+    process = subprocess.Popen([REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        seen = []
+        for line in process.stdout:  # ends if it exits: then the error is in `seen`
+            seen.append(line)
+            if "Ready to accept connections" in line:
+                break
+        else:
+            raise RuntimeError(f"redis-server did not start: {''.join(seen)[-2000:]}")
+        threading.Thread(target=process.stdout.read, daemon=True).start()  # keep its pipe drained
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

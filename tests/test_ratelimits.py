@@ -1,0 +1,114 @@
+"""Rate limits counted in one place for every replica: a real redis-server on loopback,
+the counters alone and harden() around a tiny app under two real uvicorn servers (no
+model needed). The two-process test with the real app is in test_scale.py."""
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+from limits import parse
+from servers import asgi_server, free_port, has_redis, redis_server
+
+from assistant import ratelimits
+from assistant.errors import InvalidArgument
+from assistant.ratelimits import DEGRADED, Counters
+from assistant.settings import Settings
+
+FIVE = parse("5/minute")
+
+
+@pytest.fixture
+def redis_url():
+    if not has_redis():
+        pytest.skip("redis-server is not installed (`make test` installs Debian's redis-server when run as root)")
+    with redis_server() as url:
+        yield url
+
+
+def test_memory_counters_are_per_process_by_default():
+    here, there = Counters(), Counters()
+    assert [here.hit(FIVE, "client", "a") for _ in range(6)] == [True] * 5 + [False]
+    assert there.hit(FIVE, "client", "a")
+    assert not here.shared and here.status() == "ok"
+
+
+def test_two_servers_on_one_redis_count_one_budget(redis_url):
+    a, b = Counters(redis_url), Counters(redis_url)
+    hits = [a.hit(FIVE, "client", "a"), b.hit(FIVE, "client", "a"), a.hit(FIVE, "client", "a"),
+            b.hit(FIVE, "client", "a"), a.hit(FIVE, "client", "a")]
+    assert hits == [True] * 5
+    assert not b.hit(FIVE, "client", "a")
+    assert not b.test(FIVE, "client", "a") and 1 <= b.retry_after(FIVE, "client", "a") <= 60
+    assert b.hit(FIVE, "client", "another reader")
+    assert a.status() == b.status() == "ok"
+
+
+def test_with_redis_gone_each_process_counts_alone_and_says_so_once(caplog):
+    if not has_redis():
+        pytest.skip("redis-server is not installed (`make test` installs Debian's redis-server when run as root)")
+    port = free_port()
+    with redis_server(port) as url:
+        counters = Counters(url)
+        assert counters.hit(FIVE, "client", "a")
+    # the server has exited: readers are still counted, here, and never refused for it
+    with caplog.at_level(logging.WARNING, logger="assistant.ratelimits"):
+        answers = [counters.hit(FIVE, "client", "a") for _ in range(6)]
+        assert counters.status() == DEGRADED
+    assert answers == [True] * 5 + [False]
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1 and warnings[0].startswith(DEGRADED), warnings
+    assert f"127.0.0.1:{port}" in warnings[0]
+
+
+def test_redis_back_again_is_shared_again(monkeypatch, caplog):
+    if not has_redis():
+        pytest.skip("redis-server is not installed (`make test` installs Debian's redis-server when run as root)")
+    monkeypatch.setattr(ratelimits, "RETRY_SECONDS", 0.0)  # try the store again at once, not after 5 s
+    port = free_port()
+    with redis_server(port) as url:
+        counters = Counters(url)
+    assert counters.status() == DEGRADED
+    with redis_server(port), caplog.at_level(logging.WARNING, logger="assistant.ratelimits"):
+        assert counters.status() == "ok"
+        other = Counters(url)
+        assert [counters.hit(FIVE, "client", "a") for _ in range(5)] == [True] * 5
+        assert not other.hit(FIVE, "client", "a")
+    assert any("shared again" in r.getMessage() for r in caplog.records)
+
+
+def test_a_storage_that_is_not_memory_or_redis_is_a_one_line_error():
+    for uri in ("ftp://host", "redis", "memcached://127.0.0.1:11211", ""):
+        with pytest.raises(InvalidArgument, match="ASSISTANT_RATE_LIMIT_STORAGE"):
+            Counters(uri)
+
+
+def test_the_password_in_a_redis_url_stays_out_of_the_log(caplog):
+    counters = Counters(f"redis://:hunter2@127.0.0.1:{free_port()}/0")  # nothing listens there
+    with caplog.at_level(logging.WARNING, logger="assistant.ratelimits"):
+        assert counters.hit(FIVE, "client", "a")
+    assert caplog.records and all("hunter2" not in r.getMessage() for r in caplog.records)
+
+
+def tiny_app(settings: Settings):
+    from fastapi import FastAPI
+
+    from assistant.web import harden
+
+    app = FastAPI()
+    app.get("/api/ask")(lambda: {"answer": "yes"})
+    app.post("/api/feedback")(lambda: {"recorded": True})
+    return harden(app, settings)
+
+
+def test_two_servers_on_one_redis_refuse_together_questions_and_ratings_apart(redis_url):
+    settings = Settings(rate_limit="4/minute", feedback_rate_limit="2/minute", rate_limit_storage=redis_url)
+    with asgi_server(tiny_app(settings)) as a, asgi_server(tiny_app(settings)) as b:
+        asked = [httpx.get(f"{base}/api/ask").status_code for base in (a, b, a, b)]
+        assert asked == [200] * 4
+        refused = httpx.get(f"{b}/api/ask")
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+        assert httpx.get(f"{a}/api/ask").status_code == 429
+        # ratings have a budget of their own, shared too
+        rated = [httpx.post(f"{base}/api/feedback").status_code for base in (a, b, a)]
+        assert rated == [200, 200, 429]

@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     _common(serve)
     serve.add_argument("--watch", action="store_true", default=None,
                        help="rebuild when corpus files change (env ASSISTANT_WATCH=1)")
+    serve.add_argument("--replica", action="store_true", default=None,
+                       help="never build: serve the index that `assistant build` or `watch` writes, and follow "
+                            "its manifest (env ASSISTANT_REPLICA=1)")
     serve.add_argument("--host", help="env ASSISTANT_HOST; default 127.0.0.1")
     serve.add_argument("--port", type=int, help="env ASSISTANT_PORT; default 7860")
     return parser
@@ -73,7 +76,8 @@ def _settings(args):
 
     return Settings.from_env(corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index", None),
                              db_path=getattr(args, "db", None), host=getattr(args, "host", None),
-                             port=getattr(args, "port", None), watch_corpus=getattr(args, "watch", None))
+                             port=getattr(args, "port", None), watch_corpus=getattr(args, "watch", None),
+                             replica=getattr(args, "replica", None))
 
 
 def _report(report, as_json: bool) -> str:

@@ -33,6 +33,7 @@ class Settings:
     admin_token: str = ""  # enables POST /api/reindex (Bearer token); empty = disabled
     watch_corpus: bool = False  # the server rebuilds itself when corpus files change
     reload_seconds: float = 2.0  # how often a server looks for an index built elsewhere
+    replica: bool = False  # never build: serve and follow the index that `assistant build`/`watch` writes
     log_questions: bool = True  # record readers' questions and feedback for `assistant insights`
     db_path: Path | None = None  # the question log; None = data_dir / "questions.db"
     retention_days: int = 90  # questions older than this are deleted from the log
@@ -63,6 +64,7 @@ class Settings:
             "request_timeout": _seconds(env.get("ASSISTANT_REQUEST_TIMEOUT")),
             "admin_token": env.get("ASSISTANT_ADMIN_TOKEN") or None,
             "watch_corpus": env.get("ASSISTANT_WATCH", "").lower() in ("1", "true", "yes") or None,
+            "replica": env.get("ASSISTANT_REPLICA", "").strip().lower() in ("1", "true", "yes") or None,
             "log_questions": False if env.get("ASSISTANT_LOG_QUESTIONS", "").strip().lower() in ("0", "false", "no", "off") else None,
             "db_path": Path(env["ASSISTANT_DB"]) if env.get("ASSISTANT_DB") else None,
             "retention_days": int(env["ASSISTANT_RETENTION_DAYS"]) if _positive(env.get("ASSISTANT_RETENTION_DAYS")) else None,

@@ -159,14 +159,23 @@ def create_app(settings: Settings | None = None, live=None):
     """The whole server. `live` (a LiveAssistant) is made from `settings` when not given."""
     import os
 
+    from .errors import IndexNotFound
     from .live import LiveAssistant
 
     settings = settings or Settings.from_env()
     check_limits(settings)  # a mistyped limit stops the start, before the model loads
+    if settings.replica and settings.watch_corpus:
+        from .errors import InvalidArgument
+
+        raise InvalidArgument("a replica never builds, so it can't watch the corpus: run `assistant watch` "
+                              "where the index is written, and start the replica without --watch/ASSISTANT_WATCH")
     # No telemetry or version check from Gradio: read when a Blocks is made, and the
     # server must make no outside call (the env var, not an argument, covers every page).
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-    live = live or LiveAssistant(settings)
+    try:
+        live = live or LiveAssistant(settings, build=not settings.replica)  # a replica only loads what the builder wrote
+    except IndexNotFound as exc:
+        raise IndexNotFound(f"{exc} (a replica never builds one)" if settings.replica else str(exc)) from None
 
     import gradio as gr
     from fastapi import Body, Header, HTTPException, Query, Request
@@ -240,6 +249,9 @@ def create_app(settings: Settings | None = None, live=None):
             return error_response(429, message, headers={k.decode(): v.decode() for k, v in headers})
         if not logins.check(client, authorization, settings.admin_token):
             raise HTTPException(401, "wrong or missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+        if settings.replica:
+            return error_response(409, "This server is a replica and never builds: run `assistant build` "
+                                       "where the index is written; replicas follow it.")
         try:
             report = live.rebuild()
         except IndexBusy as exc:

@@ -150,13 +150,27 @@ def has_redis() -> bool:
     return Path(REDIS).exists()
 
 
+class RedisServer:
+    """A running redis-server: its redis:// URL, and stop() that waits for its exit."""
+
+    def __init__(self, process: subprocess.Popen, port: int):
+        self.process = process
+        self.url = f"redis://127.0.0.1:{port}/0"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+        self.process.wait(timeout=20)
+
+
 @contextmanager
 def redis_server(port: int | None = None):
-    """Debian's redis-server on loopback, nothing saved to disk; yields its redis:// URL
-    once it says it is ready, and stops it (waiting for the exit) afterwards."""
+    """Debian's redis-server on loopback, nothing saved to disk; yields a RedisServer once
+    it says it is ready, and stops it afterwards."""
     port = port or free_port()
     process = subprocess.Popen([REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = RedisServer(process, port)
     try:
         seen = []
         for line in process.stdout:  # ends if it exits: then the error is in `seen`
@@ -166,7 +180,6 @@ def redis_server(port: int | None = None):
         else:
             raise RuntimeError(f"redis-server did not start: {''.join(seen)[-2000:]}")
         threading.Thread(target=process.stdout.read, daemon=True).start()  # keep its pipe drained
-        yield f"redis://127.0.0.1:{port}/0"
+        yield server
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        server.stop()

@@ -22,8 +22,8 @@ FIVE = parse("5/minute")
 def redis_url():
     if not has_redis():
         pytest.skip("redis-server is not installed (`make test` installs Debian's redis-server when run as root)")
-    with redis_server() as url:
-        yield url
+    with redis_server() as redis:
+        yield redis.url
 
 
 def test_memory_counters_are_per_process_by_default():
@@ -48,8 +48,8 @@ def test_with_redis_gone_each_process_counts_alone_and_says_so_once(caplog):
     if not has_redis():
         pytest.skip("redis-server is not installed (`make test` installs Debian's redis-server when run as root)")
     port = free_port()
-    with redis_server(port) as url:
-        counters = Counters(url)
+    with redis_server(port) as redis:
+        counters = Counters(redis.url)
         assert counters.hit(FIVE, "client", "a")
     # the server has exited: readers are still counted, here, and never refused for it
     with caplog.at_level(logging.WARNING, logger="assistant.ratelimits"):
@@ -66,12 +66,12 @@ def test_redis_back_again_is_shared_again(monkeypatch, caplog):
         pytest.skip("redis-server is not installed (`make test` installs Debian's redis-server when run as root)")
     monkeypatch.setattr(ratelimits, "RETRY_SECONDS", 0.0)  # try the store again at once, not after 5 s
     port = free_port()
-    with redis_server(port) as url:
-        counters = Counters(url)
+    with redis_server(port) as redis:
+        counters = Counters(redis.url)
     assert counters.status() == DEGRADED
     with redis_server(port), caplog.at_level(logging.WARNING, logger="assistant.ratelimits"):
         assert counters.status() == "ok"
-        other = Counters(url)
+        other = Counters(redis.url)
         assert [counters.hit(FIVE, "client", "a") for _ in range(5)] == [True] * 5
         assert not other.hit(FIVE, "client", "a")
     assert any("shared again" in r.getMessage() for r in caplog.records)

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install browser proxy index run test eval bench clean
+.PHONY: install browser proxy redis index run test eval bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,16 @@ proxy:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
 	else echo "note: /usr/sbin/nginx is missing and can't be installed here (needs root and apt-get): the reverse-proxy test will be skipped"; fi
 
-test: install browser proxy
+# Shared rate limits (ASSISTANT_RATE_LIMIT_STORAGE=redis://...) are tested against Debian's redis-server,
+# started by the tests themselves on a free loopback port; never needed to serve.
+redis:
+	@if [ -x /usr/bin/redis-server ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's redis-server for the shared rate-limit tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	else echo "note: /usr/bin/redis-server is missing and can't be installed here (needs root and apt-get): shared rate-limit tests will be skipped"; fi
+
+test: install browser proxy redis
 	$(BIN)/python -m pytest -q
 
 # Not part of `make test`: minutes of load on the shared machine. Prints a table and

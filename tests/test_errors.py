@@ -83,7 +83,8 @@ def test_another_origin_gets_the_error_without_a_grant(base):
 
 @pytest.mark.parametrize(("setting", "value"), [("ASSISTANT_TRUSTED_PROXIES", "my-proxy"),
                                                 ("ASSISTANT_FEEDBACK_RATE_LIMIT", "lots"),
-                                                ("ASSISTANT_RATE_LIMIT", "30/fortnight")])
+                                                ("ASSISTANT_RATE_LIMIT", "30/fortnight"),
+                                                ("ASSISTANT_RATE_LIMIT_STORAGE", "ftp://limits.example")])
 def test_a_mistyped_limit_stops_the_server_with_one_line(setting, value, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")} | {
         setting: value, "ASSISTANT_INDEX_DIR": str(tmp_path / "index"), "ASSISTANT_DATA_DIR": str(tmp_path / "data")}

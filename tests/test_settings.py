@@ -79,3 +79,14 @@ def test_no_proxy_is_trusted_unless_named(monkeypatch):
     settings = Settings.from_env()
     assert (settings.trusted_proxies, settings.feedback_rate_limit, settings.request_timeout) == (
         ("127.0.0.1", "10.0.0.0/8"), "20/minute", 2.5)
+
+
+def test_a_replica_and_shared_limits_are_chosen_by_environment(monkeypatch):
+    for name in ("ASSISTANT_REPLICA", "ASSISTANT_RATE_LIMIT_STORAGE"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings.from_env()
+    assert (settings.replica, settings.rate_limit_storage) == (False, "memory://")
+    monkeypatch.setenv("ASSISTANT_REPLICA", "1")
+    monkeypatch.setenv("ASSISTANT_RATE_LIMIT_STORAGE", " redis://10.0.0.5:6379/0 ")
+    settings = Settings.from_env()
+    assert (settings.replica, settings.rate_limit_storage) == (True, "redis://10.0.0.5:6379/0")

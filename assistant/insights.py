@@ -31,6 +31,7 @@ VARIANTS_SHOWN = 5
 
 _APOSTROPHE = re.compile(r"['’‘`]")
 _PUNCTUATION = re.compile(r"[^\w\s]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 Encode = Callable[[list[str]], np.ndarray]
 
@@ -110,8 +111,15 @@ def as_json(insights: Insights) -> dict:
     return body
 
 
+def shown(text: str) -> str:
+    """Reader-typed text as plain text: control characters (an escape sequence that would
+    recolour or retitle the owner's terminal, a bell) as visible \\x.. codes."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def as_text(insights: Insights) -> str:
-    """A terminal report."""
+    """A terminal report. Readers' questions and comments are printed as plain text, so
+    the report reads the same in a terminal, a pipe or a file."""
     lines = [f"Since {insights.since} ({insights.days} days): {_count(insights.questions, 'question')}, "
              f"{insights.answered} answered, {insights.refused} refused (answer rate {percent(insights.answer_rate)})."]
     rated = insights.helpful + insights.unhelpful
@@ -122,13 +130,13 @@ def as_text(insights: Insights) -> str:
     for title, groups in (("Top questions", insights.top_questions), ("Unanswered (content gaps)", insights.unanswered)):
         lines += ["", title + ":" if groups else title + ": none"]
         for g in groups:
-            also = f"  (also: {'; '.join(g.variants[1:3])})" if len(g.variants) > 1 else ""
+            also = f"  (also: {'; '.join(shown(v) for v in g.variants[1:3])})" if len(g.variants) > 1 else ""
             votes = f", {g.helpful} helpful, {g.unhelpful} unhelpful" if g.helpful or g.unhelpful else ""
-            lines.append(f"{g.count:5d}  {g.question}{also}  [{g.answered} answered{votes}]")
+            lines.append(f"{g.count:5d}  {shown(g.question)}{also}  [{g.answered} answered{votes}]")
     lines += ["", "Marked unhelpful:" if insights.unhelpful_answers else "Marked unhelpful: none"]
     for row in insights.unhelpful_answers:
-        comment = f'  "{row.comment}"' if row.comment else ""
-        lines.append(f"  {minute(row.asked_at)}  {row.question}{comment}  [{', '.join(row.passage_ids) or 'refused'}]")
+        comment = f'  "{shown(row.comment)}"' if row.comment else ""
+        lines.append(f"  {minute(row.asked_at)}  {shown(row.question)}{comment}  [{', '.join(row.passage_ids) or 'refused'}]")
     return "\n".join(lines)
 
 

@@ -108,3 +108,13 @@ def test_the_dashboards_memo_embeds_each_phrasing_once(fake_embedder):
     first = len(fake_embedder.texts)
     summarize(LOG, memo, days=7, now=NOW)
     assert len(fake_embedder.texts) == first == len(set(fake_embedder.texts))
+
+
+def test_text_report_shows_control_characters_a_reader_typed_as_plain_text(fake_embedder):
+    """An escape sequence in a question would recolour or retitle the owner's terminal (or
+    litter a piped report): it is printed as visible \\x codes."""
+    typed = "\x1b[31mwrinkles\x1b[0m and \x1b]0;pwned\x07 crow's feet?"
+    text = as_text(summarize([row(typed, helpful=False, comment="no\x1b[2J", n=1)], fake_embedder.encode, days=7, now=NOW))
+    assert "\x1b" not in text and "\x07" not in text
+    assert "\\x1b[31mwrinkles\\x1b[0m and \\x1b]0;pwned\\x07 crow's feet?" in text
+    assert '"no\\x1b[2J"' in text

@@ -11,7 +11,9 @@ import json
 import math
 import time
 
-QUESTION_PREFIXES = ("/api/ask", "/api/reindex", "/gradio_api/queue/join", "/gradio_api/run/", "/gradio_api/call/")
+# Not Gradio's /gradio_api/queue/join: page loads, thumbs and clears go through it too. The
+# chat's answer event spends a budget of its own (chat.py), and says "try again in N s".
+QUESTION_PREFIXES = ("/api/ask", "/api/reindex", "/gradio_api/run/", "/gradio_api/call/")
 FEEDBACK_PREFIXES = ("/api/feedback",)  # its own budget: rating answers must not use up a reader's questions
 FEEDBACK_RATE = "60/minute;10/second"
 

@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None, live=None):
 
     from .articlepage import article_blocks, article_html
     from .chat import mount_chat
+    from .dashboard import CSS as INSIGHTS_CSS
     from .dashboard import insights_ui
     from .errors import AssistantError, IndexBusy
     from .questionlog import Feedback, open_log
@@ -123,7 +124,7 @@ def create_app(settings: Settings | None = None, live=None):
     dashboard = insights_ui(settings, lambda texts: live.current.embedder.encode(texts), questions,
                             lambda: live.current.index.passages)
     dashboard.queue(max_size=16, api_open=False, default_concurrency_limit=1)
-    app = gr.mount_gradio_app(app, dashboard, path="/insights", ssr_mode=False, footer_links=[])  # before "/"
+    app = gr.mount_gradio_app(app, dashboard, path="/insights", ssr_mode=False, footer_links=[], css=INSIGHTS_CSS)  # before "/"
     app = mount_chat(app, live, settings, questions)
     live.load_model_in_background()
     return harden(app, settings)

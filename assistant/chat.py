@@ -25,6 +25,9 @@ from .suggest import outline_for
 
 NOTE = "Answers quote the article word for word, with numbered sources. They are not medical advice."
 CHAT_MEMORY = 6  # messages of a chat kept for follow-ups: the topic comes from the last answer
+# messages shown: the browser sends them all with each question, and an answer with its
+# turn is ~4 KB, so 10 exchanges stay well under the 64 KB request cap (Settings.max_body_bytes)
+CHAT_SHOWN = 20
 SCRIPT = Path(__file__).parent / "static" / "chat.js"
 _TURN = re.compile(r"<!--turn:([A-Za-z0-9+/=]*)-->")
 
@@ -139,7 +142,7 @@ def chat_ui(live, settings: Settings, questions):
         bubble = escape_markdown(message[: settings.max_question_chars]) or "…"
         shown = [{**m, "options": None} for m in shown]  # only the newest answer offers follow-ups
         shown += [{"role": "user", "content": bubble}, {"role": "assistant", "content": reply, "options": options}]
-        return "", shown, ""
+        return "", shown[-CHAT_SHOWN:], ""
 
     def ask_typed(message, shown, request: gr.Request):
         return turn(message, shown, request)

@@ -247,6 +247,8 @@ def test_example_chips_send_at_once(page, server):
     open_chat(page, server)
     chips = page.locator("#chat button.example")
     expect(chips).to_have_count(3)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "ui-empty.png"))
     chips.filter(has_text="Tell me about sun protection").click()
     expect(answers(page)).to_have_count(1, timeout=30_000)
     expect(page.locator("#chat .user-row")).to_have_text("Tell me about sun protection")

@@ -144,3 +144,13 @@ def test_a_lone_surrogate_in_a_json_body_is_answered_not_a_500(server):
                           headers={"content-type": "application/json"})
     assert response.status_code == 200
     assert response.json()["question"] == "wrinkles ? crow's feet"
+
+
+def test_answers_carry_follow_ups_and_examples_come_from_the_headings(server):
+    body = httpx.get(f"{server}/api/ask", params={"q": "What are crow's feet?"}).json()
+    assert len(body["suggestions"]) == 3 and not any("dynamic wrinkles" in q.lower() for q in body["suggestions"])
+    asked = httpx.post(f"{server}/api/ask", json={"question": "does sunscreen help?", "history": [
+        {"role": "user", "content": "how do facial exercises work?"}, {"role": "assistant", "content": "…"}]}).json()
+    assert "Tell me about facial exercises" not in asked["suggestions"]  # the reader asked about that already
+    assert httpx.get(f"{server}/api/examples").json() == {
+        "examples": ["Tell me about dynamic wrinkles", "Tell me about static wrinkles", "Tell me about sun protection"]}

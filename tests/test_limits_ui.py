@@ -66,6 +66,7 @@ def test_a_spent_budget_in_the_widget_says_when_to_try_again_and_keeps_the_quest
     with httpx.Client(base_url=server) as client:  # this reader has asked a lot already
         while client.get("/api/ask", params={"q": "What is elastin?"}).status_code != 429:
             pass
+    page.set_viewport_size({"width": 400, "height": 560})  # as an iframe on a blog shows it
     page.goto(f"{server}/embed")
     box = page.get_by_role("textbox", name="Your question")
     box.fill("Does sunscreen help?")

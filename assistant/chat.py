@@ -25,10 +25,12 @@ from .suggest import outline_for
 
 NOTE = "Answers quote the article word for word, with numbered sources. They are not medical advice."
 CHAT_MEMORY = 6  # messages of a chat kept for follow-ups: the topic comes from the last answer
-# messages shown: the browser sends them all with each question, and an answer with its
-# turn is ~4 KB, so 10 exchanges stay well under the 64 KB request cap (Settings.max_body_bytes)
-CHAT_SHOWN = 20
+CONTEXT_CHARS = 6000  # and at most this many characters of them
+CHAT_SHOWN = 100  # messages a chat page keeps
+CHAT_BYTES = 0.75  # of the body cap: the page sends its whole chat with each question, and the rest is the question's
+SESSION_SECONDS = 3600  # Gradio's cache of a chat is dropped after an hour without a question
 SCRIPT = Path(__file__).parent / "static" / "chat.js"
+HEAD = '<script src="/chat.js" defer></script>'  # a file of this origin: the CSP allows no other script
 _TURN = re.compile(r"<!--turn:([A-Za-z0-9+/=]*)-->")
 
 # Contrast (4.5:1 in both themes), 24 px touch targets, the quote highlight. The primary
@@ -85,6 +87,25 @@ def _text_of(content: object) -> str:
     return ""
 
 
+def remembered(earlier: list[Turn]) -> list[dict]:
+    """The conversation as the engine reads it: the last CHAT_MEMORY messages (questions
+    and answers' text), oldest first dropped until they fit in CONTEXT_CHARS."""
+    half = CONTEXT_CHARS // 2
+    turns = [m for t in earlier for m in ({"role": "user", "content": t.question[:half]},
+                                          {"role": "assistant", "content": t.text[:half]})][-CHAT_MEMORY:]
+    while len(turns) > 2 and sum(len(t["content"]) for t in turns) > CONTEXT_CHARS:
+        turns = turns[2:]
+    return turns
+
+
+def bounded(shown: list, max_bytes: int) -> list:
+    """The chat on the page, oldest exchanges dropped past CHAT_SHOWN messages or `max_bytes`
+    of JSON (the page sends it all back with the next question, under the body cap)."""
+    while len(shown) > 2 and (len(shown) > CHAT_SHOWN or len(json.dumps(shown, ensure_ascii=False, default=str).encode()) > max_bytes):
+        shown = shown[2:]
+    return shown
+
+
 def turns_shown(shown: list | None) -> list[Turn]:
     return [turn for m in shown or () if isinstance(m, dict) and m.get("role") == "assistant"
             and (turn := Turn.parse(m.get("content"))) is not None]
@@ -124,8 +145,7 @@ def chat_ui(live, settings: Settings, questions):
         if wait:  # nothing lost: the question stays in the box for a retry
             return message, shown, limit_notice(wait)
         earlier = turns_shown(shown)
-        conversation = [m for t in earlier for m in ({"role": "user", "content": t.question},
-                                                      {"role": "assistant", "content": t.text})][-CHAT_MEMORY:]
+        conversation = remembered(earlier)
         assistant = live.current
         outline = outline_for(assistant.index)
         options = []
@@ -142,7 +162,7 @@ def chat_ui(live, settings: Settings, questions):
         bubble = escape_markdown(message[: settings.max_question_chars]) or "…"
         shown = [{**m, "options": None} for m in shown]  # only the newest answer offers follow-ups
         shown += [{"role": "user", "content": bubble}, {"role": "assistant", "content": reply, "options": options}]
-        return "", shown[-CHAT_SHOWN:], ""
+        return "", bounded(shown, int(settings.max_body_bytes * CHAT_BYTES)), ""
 
     def ask_typed(message, shown, request: gr.Request):
         return turn(message, shown, request)
@@ -168,7 +188,7 @@ def chat_ui(live, settings: Settings, questions):
     on_like.__annotations__["vote"] = gr.LikeData
 
     outline = outline_for(live.current.index)
-    with gr.Blocks(title="Ask this article", fill_height=True) as demo:
+    with gr.Blocks(title="Ask this article", fill_height=True, delete_cache=(SESSION_SECONDS, SESSION_SECONDS)) as demo:
         gr.Markdown(f"# Ask this article\n{NOTE}")
         fresh = gr.Markdown(freshness(live.current), elem_id="freshness")
         chatbot = gr.Chatbot(label="Article assistant", sanitize_html=True, render_markdown=True, height="62vh",
@@ -192,9 +212,8 @@ def chat_ui(live, settings: Settings, questions):
     return demo
 
 
-def mount_chat(app, live, settings: Settings, questions):
-    """The chat at "/" (mounted last: it catches every path), with its script at /chat.js."""
-    import gradio as gr
+def add_chat_script(app) -> None:
+    """GET /chat.js, the chat page's script (HEAD loads it), before Gradio's catch-all mount."""
     from fastapi.responses import Response
 
     script = SCRIPT.read_bytes()
@@ -202,8 +221,3 @@ def mount_chat(app, live, settings: Settings, questions):
     @app.get("/chat.js", include_in_schema=False)
     def chat_js() -> Response:
         return Response(script, media_type="text/javascript; charset=utf-8", headers={"Cache-Control": "public, max-age=300"})
-
-    demo = chat_ui(live, settings, questions)
-    demo.queue(max_size=64, api_open=False, default_concurrency_limit=4)
-    return gr.mount_gradio_app(app, demo, path="/", ssr_mode=False, footer_links=[], css=CSS,
-                               head='<script src="/chat.js" defer></script>')

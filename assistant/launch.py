@@ -19,14 +19,14 @@ class PortUnavailable(AssistantError):
     """The configured host/port can't be listened on."""
 
 
-def listen(host: str, port: int) -> socket.socket:
+def listen(host: str, port: int, backlog: int) -> socket.socket:
     """A listening socket on host:port, or PortUnavailable saying which setting to change."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a port in TIME_WAIT is free
     try:
         sock.bind((host, port))
-        sock.listen(2048)
+        sock.listen(backlog)
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
@@ -52,20 +52,29 @@ def quiet_logging() -> None:
 
 
 def serve(settings: Settings | None = None) -> None:
-    """Bind, build the app, serve; print "serving on URL" once, when it is ready."""
+    """Bind, build the app, serve under uvicorn with the connection limits of
+    connections.py; print "serving on URL (…)" once, when it is ready."""
     import uvicorn
 
+    from .connections import (ACCEPT_BATCH, ConnectionLimits, DropReport, raise_open_files_limit, server_config,
+                              summarise_connection_errors)
     from .live import LiveAssistant
-    from .web import create_app
+    from .web import check_limits, create_app
 
     quiet_logging()
     settings = settings or Settings.from_env()
-    sock = listen(settings.host, settings.port)
+    check_limits(settings)  # a mistyped limit is one line before anything loads
+    open_files = raise_open_files_limit()
+    limits = ConnectionLimits.within(open_files, settings.max_connections, settings.request_timeout)
+    report = DropReport()
+    summarise_connection_errors(report)
+    sock = listen(settings.host, settings.port, ACCEPT_BATCH)
     live = LiveAssistant(settings)
     app = create_app(settings, live)
     ready = live.model_ready
     shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host
     url = f"http://{shown_host}:{settings.port}"
+    line = f"serving on {url} (open-files limit {open_files}, up to {limits.max_connections} connections)"
 
     class Server(uvicorn.Server):
         async def startup(self, sockets=None):
@@ -76,9 +85,9 @@ def serve(settings: Settings | None = None) -> None:
     async def announce(server) -> None:
         await asyncio.to_thread(ready.wait)  # requests are served meanwhile; the line means "ready"
         if not server.should_exit:
-            print(f"serving on {url}", flush=True)
+            print(line, flush=True)
 
-    config = uvicorn.Config(app, log_level="warning")
+    config = server_config(app, settings.host, settings.port, limits, report)
     try:
         Server(config).run(sockets=[sock])
     finally:

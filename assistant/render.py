@@ -21,7 +21,7 @@ def as_json(answer: Answer) -> dict:
                 "n": c.n,
                 "doc_title": c.doc_title,
                 "section": c.section,
-                "url": c.url,
+                "url": safe_link(c.url),
                 "text": c.text,
                 "score": c.score,
                 "passage_id": c.passage_id,
@@ -55,8 +55,22 @@ def escape_markdown(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
-def _safe_url(url: str) -> str:
-    return url if url.startswith(("http://", "https://", "/")) else "#"
+def safe_link(url: str) -> str:
+    """`url` if following it stays on the web: absolute http(s) with a host, or a path on
+    this server ("/articles/…"); "" otherwise. "//host" (another site) and "/\\host" (the
+    same, to a browser) are not paths; corpus.source_url refuses them at build time, this
+    guards indexes built before that."""
+    from urllib.parse import urlsplit
+
+    if any(c.isspace() or c == "\\" or ord(c) < 0x20 for c in url):
+        return ""
+    if url.startswith("/") and not url.startswith("//"):
+        return url
+    try:
+        parts = urlsplit(url)
+        return url if parts.scheme.lower() in ("http", "https") and parts.hostname else ""
+    except ValueError:
+        return ""
 
 
 def citation_markdown(c: Citation, highlight: bool = True) -> str:
@@ -70,7 +84,7 @@ def citation_markdown(c: Citation, highlight: bool = True) -> str:
 
 
 def _link_target(url: str) -> str:
-    return _safe_url(url).replace(")", "%29").replace(" ", "%20")
+    return (safe_link(url) or "#").replace(")", "%29").replace(" ", "%20")
 
 
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -114,6 +128,7 @@ def as_plain(answer: Answer, base_url: str = "") -> str:
     if sources:
         lines.append("")
     for c in sources:
-        url = base_url.rstrip("/") + c.url if c.url.startswith("/") else c.url
-        lines.append(f"[{c.n}] {c.section or c.doc_title} — {url}")
+        url = safe_link(c.url)
+        url = base_url.rstrip("/") + url if url.startswith("/") else url
+        lines.append(f"[{c.n}] {c.section or c.doc_title}" + (f" — {url}" if url else ""))
     return "\n".join(lines)

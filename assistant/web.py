@@ -25,22 +25,33 @@ def ask_recorded(assistant, questions, question: str, history, channel: str):
 
 def create_app(settings: Settings | None = None, live=None):
     """The whole server. `live` (a LiveAssistant) is made from `settings` when not given."""
+    import os
+
     from .live import LiveAssistant
 
     settings = settings or Settings.from_env()
+    check_limits(settings)  # a mistyped limit stops the start, before the model loads
+    # No telemetry or version check from Gradio: read when a Blocks is made, and the
+    # server must make no outside call (the env var, not an argument, covers every page).
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     live = live or LiveAssistant(settings)
 
     import gradio as gr
-    from fastapi import Body, FastAPI, Header, HTTPException, Query
-    from fastapi.responses import HTMLResponse, JSONResponse
+    from fastapi import Body, Header, HTTPException, Query, Request
+    from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+    from fastapi_offline import FastAPIOffline
 
     from .articlepage import article_blocks, article_html
-    from .chat import mount_chat
+    from .chat import CSS as CHAT_CSS
+    from .chat import HEAD as CHAT_HEAD
+    from .chat import add_chat_script, chat_ui
     from .dashboard import CSS as INSIGHTS_CSS
     from .dashboard import insights_ui
     from .errors import AssistantError, IndexBusy
+    from .httperrors import documented, error_response
+    from .httperrors import install as install_error_handlers
     from .questionlog import Feedback, open_log
-    from .security import is_owner
+    from .security import Logins
     from .widget import add_widget_routes
 
     questions = open_log(settings)
@@ -48,62 +59,75 @@ def create_app(settings: Settings | None = None, live=None):
     live.follow_index(settings.reload_seconds)
     if settings.watch_corpus:
         live.follow_corpus()
-    app = FastAPI(title="Article assistant", summary=NOTE)
+    # /docs from the Swagger UI files installed with fastapi-offline, never a CDN
+    app = FastAPIOffline(title="Article assistant", summary=NOTE, redoc_url=None)
+    install_error_handlers(app)
+    logins = Logins(settings.login_rate_limit)  # wrong admin tokens: shared by /insights and /api/reindex
 
     def answer_json(question: str, history: list | None) -> JSONResponse:
         assistant = live.current  # one index for the whole request, even if a swap happens
         try:
             answer, question_id = ask_recorded(assistant, questions, question, history, "api")
         except InvalidQuestion as exc:
-            status = 413 if len(question) > settings.max_question_chars else 422
-            return JSONResponse({"error": str(exc)}, status_code=status)
+            too_long = len(question) > settings.max_question_chars
+            return error_response(413 if too_long else 422, str(exc), "too_large" if too_long else "bad_request")
+        except AssistantError as exc:  # the model or index can't answer just now
+            return error_response(503, str(exc))
         logged = {"question_id": question_id} if question_id else {}
         suggestions = {"suggestions": follow_ups(assistant, answer, history)}
         return JSONResponse(as_json(answer) | {"index_version": assistant.index.manifest.version} | logged | suggestions)
 
-    @app.get("/api/ask")
+    @app.get("/api/ask", responses=documented(413, 422, 429, 500, 503))
     def ask_get(q: str = Query("", description="the question")):
         return answer_json(q, None)
 
-    @app.post("/api/ask")
+    @app.post("/api/ask", responses=documented(400, 413, 422, 429, 500, 503))
     def ask_post(question: str = Body("", embed=True), history: list = Body(default_factory=list, embed=True)):
         return answer_json(question, history)
 
-    @app.post("/api/feedback")
+    @app.post("/api/feedback", responses=documented(400, 404, 413, 422, 429, 500, 503))
     def give_feedback(payload: object = Body(None)):
         """Thumbs on an answer: {"question_id": from /api/ask, "helpful": bool, "comment": optional, ≤ 500 chars}."""
         if not questions.enabled:
-            return JSONResponse({"error": "Feedback is not recorded here: question logging is off."}, status_code=404)
+            return error_response(404, "Feedback is not recorded here: question logging is off.")
         try:
             feedback = Feedback.parse(payload)
         except AssistantError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=422)
+            return error_response(422, str(exc))
         saved = questions.feedback(feedback)
         if saved is None:
-            return JSONResponse({"error": "Feedback could not be saved just now; please try again later."}, status_code=503)
+            return error_response(503, "Feedback could not be saved just now; please try again later.")
         if not saved:
-            return JSONResponse({"error": "No such question (it may be older than the log keeps)."}, status_code=404)
+            return error_response(404, "No such question (it may be older than the log keeps).")
         return {"recorded": True}
 
-    @app.post("/api/reindex")
-    def reindex(authorization: str = Header("")):
+    def reindex(request: Request, authorization: str = Header("")):
         """Rebuild from the corpus and swap the new index in (a CMS webhook).
         Needs `Authorization: Bearer $ASSISTANT_ADMIN_TOKEN`; disabled without a token."""
         if not settings.admin_token:
             raise HTTPException(404, "reindexing over HTTP is disabled: set ASSISTANT_ADMIN_TOKEN to enable it")
-        if not is_owner(authorization, settings.admin_token):
+        client = request.client.host if request.client else "unknown"
+        if wait := logins.wait(client):
+            message, headers = logins.refusal(wait)
+            return error_response(429, message, headers={k.decode(): v.decode() for k, v in headers})
+        if not logins.check(client, authorization, settings.admin_token):
             raise HTTPException(401, "wrong or missing bearer token", headers={"WWW-Authenticate": "Bearer"})
         try:
             report = live.rebuild()
         except IndexBusy as exc:
-            return JSONResponse({"error": str(exc)}, status_code=409)
+            return error_response(409, str(exc))
         except AssistantError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=422)
+            return error_response(422, str(exc))
         return {"passages": report.passages, "embedded": report.embedded, "reused": report.reused,
                 "removed": report.removed, "seconds": round(report.seconds, 3),
                 "index_version": live.current.index.manifest.version}
 
-    @app.get("/healthz")
+    # FastAPI injects the Request by the annotation's type, which it can't resolve from
+    # the string (postponed annotations, a local import): give it the class, then route.
+    reindex.__annotations__["request"] = Request
+    app.post("/api/reindex", responses=documented(400, 401, 404, 409, 413, 422, 429, 500))(reindex)
+
+    @app.get("/healthz", responses=documented(500))
     def healthz():
         assistant = live.current
         manifest = assistant.index.manifest
@@ -113,21 +137,30 @@ def create_app(settings: Settings | None = None, live=None):
             health["index_problem"] = live.last_error  # serving the last good index meanwhile
         return health
 
-    @app.get("/articles/{slug}", response_class=HTMLResponse)
+    @app.get("/articles/{slug}", response_class=HTMLResponse, responses=documented(404, 422, 500))
     def article(slug: str):
         page = article_blocks(live.current.index.passages, slug)
         if page is None:
             raise HTTPException(404, "no such article")
         return HTMLResponse(article_html(page))
 
+    @app.get("/insights", include_in_schema=False)
+    def insights_slash():
+        return RedirectResponse("/insights/", status_code=308)
+
     add_widget_routes(app, settings, live)
+    add_chat_script(app)
     dashboard = insights_ui(settings, lambda texts: live.current.embedder.encode(texts), questions,
                             lambda: live.current.index.passages)
     dashboard.queue(max_size=16, api_open=False, default_concurrency_limit=1)
-    app = gr.mount_gradio_app(app, dashboard, path="/insights", ssr_mode=False, footer_links=[], css=INSIGHTS_CSS)  # before "/"
-    app = mount_chat(app, live, settings, questions)
+    closed = {"ssr_mode": False, "footer_links": [], "run_history": False, "enable_monitoring": False,
+              "mcp_server": False, "pwa": False, "max_file_size": 1}  # nothing of Gradio's that we don't use
+    app = gr.mount_gradio_app(app, dashboard, path="/insights", css=INSIGHTS_CSS, **closed)  # before "/"
+    demo = chat_ui(live, settings, questions)
+    demo.queue(max_size=64, api_open=False, default_concurrency_limit=4)
+    app = gr.mount_gradio_app(app, demo, path="/", css=CHAT_CSS, head=CHAT_HEAD, **closed)
     live.load_model_in_background()
-    return harden(app, settings)
+    return harden(app, settings, logins, pages={"/": demo, "/insights": dashboard})
 
 
 def follow_ups(assistant, answer, history) -> list[str]:
@@ -140,20 +173,47 @@ def follow_ups(assistant, answer, history) -> list[str]:
     return outline_for(assistant.index).follow_ups(answer, asked)
 
 
-def harden(app, settings: Settings):
-    """Wrap the app: CORS for allowed origins only, frame-ancestors, body cap, rate limit."""
-    import limits  # noqa: F401  (fail at start-up, not on the first request, if it is missing)
+def check_limits(settings: Settings) -> None:
+    """InvalidArgument naming the setting when a rate or a trusted proxy can't be read."""
+    from . import proxies
+    from .security import checked_rate
+
+    checked_rate("ASSISTANT_RATE_LIMIT", settings.rate_limit)
+    checked_rate("ASSISTANT_FEEDBACK_RATE_LIMIT", settings.feedback_rate_limit)
+    checked_rate("ASSISTANT_LOGIN_RATE_LIMIT", settings.login_rate_limit)
+    proxies.checked(settings.trusted_proxies)
+
+
+def harden(app, settings: Settings, logins=None, pages: dict | None = None):
+    """Wrap the app; the last added runs first. From the outside in: the trusted
+    proxies' client address, CORS (so errors carry it too), security headers, the
+    500 net, the owner's login, Gradio's unused routes shut, rate limits, the body cap
+    and JSON check, and events that name one of the `pages`' (mount -> Blocks) handlers."""
     from starlette.middleware.cors import CORSMiddleware
+    from starlette.routing import Mount
 
-    from .security import FEEDBACK_PREFIXES, FEEDBACK_RATE, BodyLimit, OwnerOnly, RateLimit, SecurityHeaders
+    from . import proxies
+    from .gradioroutes import GradioEvents, GradioRoutes
+    from .headers import SecurityHeaders
+    from .httperrors import CatchAll
+    from .requestbody import RequestBody
+    from .security import FEEDBACK_PREFIXES, Logins, OwnerOnly, RateLimit
 
-    app.add_middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins), allow_methods=["GET", "POST"],
-                       allow_headers=["content-type"], max_age=600)
-    app.add_middleware(SecurityHeaders, allowed_origins=settings.allowed_origins)
-    app.add_middleware(OwnerOnly, prefix="/insights", token=settings.admin_token)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    check_limits(settings)  # here, not when the middleware is built on the first request
+    gradio_mounts = ("", "/insights")
+    own_routes = [r for r in app.router.routes if not (isinstance(r, Mount) and r.path in gradio_mounts)]
+    app.add_middleware(GradioEvents, pages=pages or {})
+    app.add_middleware(RequestBody, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimit, rate=settings.rate_limit)
-    app.add_middleware(RateLimit, rate=FEEDBACK_RATE, prefixes=FEEDBACK_PREFIXES)
+    app.add_middleware(RateLimit, rate=settings.feedback_rate_limit, prefixes=FEEDBACK_PREFIXES, what="ratings")
+    app.add_middleware(GradioRoutes, own_routes=own_routes, mounts=gradio_mounts)
+    app.add_middleware(OwnerOnly, prefix="/insights", token=settings.admin_token,
+                       logins=logins or Logins(settings.login_rate_limit))
+    app.add_middleware(CatchAll)
+    app.add_middleware(SecurityHeaders, allowed_origins=settings.allowed_origins)
+    app.add_middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins), allow_methods=["GET", "POST"],
+                       allow_headers=["content-type"], expose_headers=["retry-after"], max_age=600)
+    proxies.trust(app, settings.trusted_proxies)
     return app
 
 

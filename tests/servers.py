@@ -26,9 +26,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def app_server(root: Path, corpus: Path | None = None, **env: str):
+def app_server(root: Path, corpus: Path | None = None, open_files: int | None = None, **env: str):
     """`python app.py` with its own corpus copy and index under `root`; yields its base URL.
-    Extra keyword arguments become environment variables (e.g. ASSISTANT_ALLOWED_ORIGINS)."""
+    Extra keyword arguments become environment variables (e.g. ASSISTANT_ALLOWED_ORIGINS).
+    `open_files` sets the process's open-files limit, soft and hard (`ulimit -n`)."""
+    with app_process(root, corpus, open_files, **env) as (_, base):
+        yield base
+
+
+@contextmanager
+def app_process(root: Path, corpus: Path | None = None, open_files: int | None = None, **env: str):
+    """app_server, yielding (the server's Popen, its base URL): for tests that read its
+    memory or kill it."""
     root.mkdir(parents=True, exist_ok=True)
     if not (root / "corpus").exists():
         shutil.copytree(corpus or PROJECT / "corpus", root / "corpus")
@@ -38,13 +47,15 @@ def app_server(root: Path, corpus: Path | None = None, **env: str):
         "ASSISTANT_INDEX_DIR": str(root / "index"),
         "ASSISTANT_PORT": str(port),
         "ASSISTANT_RATE_LIMIT": "10000/minute",
+        "ASSISTANT_LOGIN_RATE_LIMIT": "10000/minute",  # tests try wrong tokens on purpose
         "ASSISTANT_DATA_DIR": str(root / "data"),  # the question log, never the checkout's data/
         "ASSISTANT_DB": "",
         "ASSISTANT_LOG_QUESTIONS": "1",
     } | env
     log_path = root / "server.log"
     process = subprocess.Popen([sys.executable, str(PROJECT / "app.py")], env=environment,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+                               preexec_fn=(lambda: _limit_open_files(open_files)) if open_files else None)
     said, heard = [], threading.Event()
     threading.Thread(target=_copy_output, args=(process.stdout, log_path, said, heard), daemon=True).start()
     base = f"http://127.0.0.1:{port}"
@@ -53,7 +64,7 @@ def app_server(root: Path, corpus: Path | None = None, **env: str):
         # model is loaded; its output ends without it if the process exits first
         if not heard.wait(180) or not said:
             raise RuntimeError(f"server not ready: {log_path.read_text()[-3000:]}")
-        yield base
+        yield process, base
     finally:
         process.terminate()
         try:
@@ -73,6 +84,30 @@ def _copy_output(stream, log_path: Path, said: list, heard: threading.Event) -> 
                 said.append(line.strip())
                 heard.set()
     heard.set()
+
+
+def _limit_open_files(count: int) -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_NOFILE, (count, count))
+
+
+@contextmanager
+def asgi_server(app, **config):
+    """A small ASGI app under a real uvicorn server on loopback, in this process (for
+    middleware tests that need no model); yields its base URL. `config` goes to uvicorn.Config."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning", **config))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        if not eventually(lambda: server.started or not thread.is_alive(), timeout=30) or not server.started:
+            raise RuntimeError("the test server did not start")
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @contextmanager

@@ -3,7 +3,11 @@ what changed, and corrupt or missing files reported as one fixable domain error.
 Uses the fake embedder: these tests are about bookkeeping, not about meaning."""
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -313,6 +317,74 @@ def test_an_index_of_another_format_version_is_a_mismatch(built, index_dir):
     (index_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(IndexMismatch, match="assistant build"):
         index_store.load(index_dir, FakeEmbedder.model_id)
+
+
+# --- damaged data files: named, with the fix, never a different answer ----------------
+
+
+def _truncated_in_place(path: Path) -> None:
+    os.truncate(path, path.stat().st_size - 100)
+
+
+def _overwritten_same_size(path: Path) -> None:
+    """The last 64 bytes rewritten in place: for sentences-*.npy, the last vector's tail."""
+    with open(path, "r+b") as handle:
+        handle.seek(-64, os.SEEK_END)
+        tail = handle.read(64)
+        handle.seek(-64, os.SEEK_END)
+        handle.write(tail[::-1] if path.suffix != ".jsonl" else tail.replace(b"a", b"e"))
+
+
+def _removed(path: Path) -> None:
+    path.unlink()
+
+
+@pytest.mark.parametrize("kind", ["passages", "vectors", "sentences"])
+@pytest.mark.parametrize("damage", [_truncated_in_place, _overwritten_same_size, _removed],
+                         ids=lambda f: f.__name__.strip("_"))
+def test_a_damaged_data_file_is_one_line_naming_it_and_the_fix(built, index_dir, kind, damage):
+    path = _data_file(index_dir, kind)
+    damage(path)
+    with pytest.raises(IndexCorrupt) as error:
+        index_store.load(index_dir, FakeEmbedder.model_id)
+    message = str(error.value)
+    assert str(path) in message and message.endswith("run `assistant build --force` to rebuild it")
+    assert "\n" not in message
+
+
+def test_the_manifest_records_each_data_file_s_size_and_sha256(built, index_dir):
+    manifest = _manifest(index_dir)
+    for kind in ("passages", "vectors", "sentences"):
+        contents = _data_file(index_dir, kind).read_bytes()
+        assert manifest["file_sizes"][kind] == len(contents)
+        assert manifest["file_sha256"][kind] == hashlib.sha256(contents).hexdigest()
+
+
+LOAD_THEN_DAMAGE = """
+import os, sys
+from pathlib import Path
+from assistant import index as index_store
+from assistant.retrieve import Retriever
+sys.path.insert(0, sys.argv[2])
+from conftest import FakeEmbedder
+
+index_dir = Path(sys.argv[1])
+index = index_store.load(index_dir, FakeEmbedder.model_id)
+ranked = lambda: [h.passage.id for h in Retriever(index).rank("sun", FakeEmbedder.vector("sun")).hits]
+before = ranked()
+sentences = index_dir / index.manifest.files["sentences"]
+os.truncate(sentences, 128)  # under a memory map, touching the lost pages is SIGBUS
+with open(sentences, "r+b") as handle:
+    handle.write(bytes(128))
+print(float(index.sentence_vectors.sum()), ranked() == before)
+"""
+
+
+def test_files_changed_on_disk_after_loading_change_nothing_in_memory(built, index_dir):
+    run = subprocess.run([sys.executable, "-c", LOAD_THEN_DAMAGE, str(index_dir), str(Path(__file__).parent)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]  # -7 (SIGBUS) when the vectors were memory-mapped
+    assert run.stdout.split()[1] == "True"
 
 
 # --- crashes and odd corpora ------------------------------------------------------

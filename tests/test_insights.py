@@ -110,11 +110,20 @@ def test_the_dashboards_memo_embeds_each_phrasing_once(fake_embedder):
     assert len(fake_embedder.texts) == first == len(set(fake_embedder.texts))
 
 
-def test_text_report_shows_control_characters_a_reader_typed_as_plain_text(fake_embedder):
-    """An escape sequence in a question would recolour or retitle the owner's terminal (or
-    litter a piped report): it is printed as visible \\x codes."""
-    typed = "\x1b[31mwrinkles\x1b[0m and \x1b]0;pwned\x07 crow's feet?"
-    text = as_text(summarize([row(typed, helpful=False, comment="no\x1b[2J", n=1)], fake_embedder.encode, days=7, now=NOW))
-    assert "\x1b" not in text and "\x07" not in text
-    assert "\\x1b[31mwrinkles\\x1b[0m and \\x1b]0;pwned\\x07 crow's feet?" in text
-    assert '"no\\x1b[2J"' in text
+def test_readers_control_characters_are_shown_escaped_in_the_text_json_and_dashboard(fake_embedder):
+    import json
+
+    from assistant.dashboard import tables
+    from assistant.insights import dumps
+
+    hostile = "\x1b[2J\x1b]0;pwned\x07what is\u202e collagen\x9b31m"
+    rows = [row(hostile, helpful=False, comment="bad\rcomment\u2066"), row("what is retinol", n=2)]
+    report = summarize(rows, fake_embedder.encode, days=7, now=NOW)
+    text, exported = as_text(report), dumps(report)
+    for printed in (text, exported):
+        assert not any(c in printed for c in "\x1b\x07\x9b\u202e\u2066\r"), repr(printed)
+    assert "\\x1b[2J\\x1b]0;pwned\\x07what is\\u202e collagen\\x9b31m" in text
+    assert json.loads(exported)["unhelpful_answers"][0]["question"] == hostile  # the same data, escaped as JSON
+    shown = tables(report)[-1]
+    assert list(shown["question"]) == ["\\x1b[2J\\x1b]0;pwned\\x07what is\\u202e collagen\\x9b31m"]
+    assert list(shown["comment"]) == ["bad\\x0dcomment\\u2066"]

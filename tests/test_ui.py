@@ -210,6 +210,16 @@ def test_every_sentences_link_highlights_that_sentence_in_chromium(browser, serv
     assert len(checked) == 27
 
 
+def test_a_follow_up_uses_the_conversation(page, server):
+    open_chat(page, server)
+    ask(page, "What are crow's feet?")
+    ask(page, "do they go away when I relax?")
+    answer = answers(page).last
+    expect(answer.locator("em", has_text="About Dynamic Wrinkles")).to_be_visible()
+    expect(answer.locator("p").nth(1)).to_contain_text("disappear when the muscles are at rest")  # quoted, not only cited
+    assert page.dialogs == []
+
+
 def test_a_thumb_is_recorded_against_the_answer_it_sits_under(page, server, root):
     def rated(question: str):
         return eventually(lambda: [r.helpful for r in read(root / "data" / "questions.db")

@@ -43,7 +43,7 @@ CSS = """
 #chat button { min-width: 24px; min-height: 24px; }
 #ask { --button-primary-background-fill: #1f4fbf; --button-primary-background-fill-hover: #173d94;
   --button-primary-text-color: #fff; }
-#notice:empty { display: none; }
+#notice:not(:has(p)) { display: none; }
 #notice p { margin: 0; padding: .4em .6em; border: 1px solid #b42318; border-radius: 6px; }
 footer { display: none !important; }
 """
@@ -121,8 +121,7 @@ def freshness(assistant) -> str:
 
 def limit_notice(wait: int) -> str:
     """The chat's 429: said in words, counted down in the page (chat.js)."""
-    message = escape(too_many(wait)).replace(f"{wait} s", f'<span data-countdown="{wait}">{wait}</span> s')
-    return f'<p role="alert">{message}</p>'
+    return f'<p role="alert">{escape(too_many(wait))}</p>'
 
 
 def chat_ui(live, settings: Settings, questions):
@@ -155,8 +154,8 @@ def chat_ui(live, settings: Settings, questions):
             seen = [label for t in earlier for label in t.read]
             options = [{"value": q, "label": q} for q in outline.follow_ups(answer, [t.question for t in earlier], seen)]
             base = str(request.base_url) if request else ""
-            remembered = Turn(answer.question, answer.text, question_id, read, as_plain(answer, base))
-            reply = f"{as_markdown(answer)}\n\n{remembered.comment()}"
+            kept = Turn(answer.question, answer.text, question_id, read, as_plain(answer, base))
+            reply = f"{as_markdown(answer)}\n\n{kept.comment()}"
         except InvalidQuestion as exc:  # not a turn of the conversation
             reply = escape_markdown(str(exc))
         bubble = escape_markdown(message[: settings.max_question_chars]) or "…"
@@ -194,7 +193,7 @@ def chat_ui(live, settings: Settings, questions):
         chatbot = gr.Chatbot(label="Article assistant", sanitize_html=True, render_markdown=True, height="62vh",
                              min_height=300, feedback_options=("Like", "Dislike"), elem_id="chat", autoscroll=False,
                              buttons=["copy"], examples=[{"text": q} for q in outline.examples(3)])
-        notice = gr.HTML("", elem_id="notice")
+        notice = gr.Markdown("", elem_id="notice")  # not gr.HTML: it renders by eval, which the CSP forbids
         with gr.Row(equal_height=True):
             box = gr.Textbox(placeholder="Ask about wrinkles, collagen, sun protection…", show_label=False,
                              max_length=settings.max_question_chars, scale=5, autofocus=True, elem_id="question")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"  # injected: contexts need bypass_csp=True
 BLOCKING = ("critical", "serious")
 
 _RUN = """async () => {

@@ -124,7 +124,7 @@ def test_the_insights_page_says_charts_need_more_questions_then_draws_them(serve
 
     httpx.get(f"{server.base}/api/ask", params={"q": LONG_QUESTION}, timeout=60).raise_for_status()
     context = browser.new_context(http_credentials={"username": "owner", "password": TOKEN},
-                                  viewport={"width": 1280, "height": 1000})
+                                  viewport={"width": 1280, "height": 1000}, bypass_csp=True)  # to inject axe
     page = context.new_page()
     page.goto(f"{server.base}/insights/")
     asked = len(read(server.db))
@@ -143,7 +143,7 @@ def test_the_insights_page_says_charts_need_more_questions_then_draws_them(serve
     assert violations(page) == [] and h1_count(page) == 1
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "insights-empty.png"), full_page=True)
-    dark = browser.new_context(http_credentials={"username": "owner", "password": TOKEN}, color_scheme="dark")
+    dark = browser.new_context(http_credentials={"username": "owner", "password": TOKEN}, color_scheme="dark", bypass_csp=True)
     night = dark.new_page()
     night.goto(f"{server.base}/insights/")
     expect(night.locator("#top-questions table")).to_be_visible(timeout=60_000)

@@ -441,7 +441,7 @@ def test_on_a_phone_the_open_panel_keeps_focus_and_esc_returns_it(sites, browser
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_the_widget_on_a_blog_and_the_embed_page_pass_axe_with_one_h1(sites, browser, scheme):
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme=scheme)
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme=scheme, bypass_csp=True)  # to inject axe
     try:
         page = context.new_page()
         _, dialog = open_widget(page, f"{sites.blog}/article.html")

@@ -59,17 +59,12 @@
   }
   new MutationObserver(showNewAnswer).observe(document.documentElement, { childList: true, subtree: true });
 
-  // "try again in N s": counted down where the chat shows it.
+  // "try again in N s": counted down where the chat shows it (#notice).
   setInterval(function () {
-    var spans = document.querySelectorAll("[data-countdown]");
-    for (var i = 0; i < spans.length; i++) {
-      var left = Number(spans[i].getAttribute("data-countdown")) - 1;
-      if (left > 0) {
-        spans[i].setAttribute("data-countdown", String(left));
-        spans[i].textContent = String(left);
-      } else {
-        spans[i].parentNode.textContent = "You can ask again now.";
-      }
-    }
+    var notice = document.querySelector("#notice p");
+    var m = notice && /^(.*try again in )(\d+)( s\.)$/.exec(notice.textContent.trim());
+    if (!m) return;
+    var left = Number(m[2]) - 1;
+    notice.textContent = left > 0 ? m[1] + left + m[3] : "You can ask again now.";
   }, 1000);
 })();

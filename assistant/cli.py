@@ -112,6 +112,7 @@ def _questions(args) -> tuple[list[str], bool]:
 
 def _ask(args) -> int:
     from .engine import Assistant
+    from .fragments import linker_for
     from .question import clean
     from .render import as_json, as_text
 
@@ -131,7 +132,7 @@ def _ask(args) -> int:
                 print(str(exc), file=sys.stderr)
             status = 2
             continue
-        answer = assistant.ask(question)
+        answer = linker_for(assistant.index).relink(assistant.ask(question))
         print(json.dumps(as_json(answer), ensure_ascii=False) if args.json else as_text(answer) + ("\n" if from_stdin else ""))
         sys.stdout.flush()
     return status

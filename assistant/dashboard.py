@@ -5,6 +5,8 @@ front of it is security.OwnerOnly.
 """
 from __future__ import annotations
 
+import html
+import numbers
 from datetime import datetime, timedelta, timezone
 
 from . import insights, questionlog
@@ -13,6 +15,19 @@ from .records import Insights
 from .settings import Settings
 
 PERIODS = [7, 30, 90]
+CHARTS_FROM = 20  # questions: below this, daily charts are mostly empty boxes
+CELL_CHARS = 160  # a longer cell is cut, the whole text on hover
+
+CSS = """
+.insights-table { overflow-x: auto; }
+.insights-table table { width: 100%; border-collapse: collapse; font-size: .9em; }
+.insights-table caption { text-align: left; font-weight: 600; padding: .4em 0; }
+.insights-table th, .insights-table td { text-align: left; vertical-align: top; padding: .35em .5em;
+  border-bottom: 1px solid var(--border-color-primary); }
+.insights-table td { overflow-wrap: anywhere; }
+.insights-table th, .insights-table td.n { white-space: nowrap; }
+.insights-table td.n { text-align: right; }
+"""
 
 
 def summary_markdown(report: Insights, log_state: str) -> str:
@@ -40,6 +55,39 @@ def log_notes(losses, problem: str = "") -> str:
             when = f"at {when}"
         notes.append(f"{loss.questions} question{plural} answered but not recorded {when} UTC ({loss.problem}).")
     return "\n\n⚠ ".join(notes)
+
+
+def charts_note(report: Insights) -> str:
+    """Words instead of empty chart boxes while there are too few questions ("" when enough)."""
+    if report.questions >= CHARTS_FROM:
+        return ""
+    asked = f"{report.questions} question{'' if report.questions == 1 else 's'}"
+    return f"{asked} so far; charts appear after {CHARTS_FROM}."
+
+
+def html_table(frame, caption: str) -> str:
+    """A DataFrame as an HTML table: long text wraps (even one long word), a cell over
+    CELL_CHARS is cut with the whole text on hover; "none yet" when empty."""
+    if frame.empty:
+        return f'<div class="insights-table"><p><strong>{html.escape(caption)}</strong>: none yet.</p></div>'
+    head = "".join(f'<th scope="col">{html.escape(str(c))}</th>' for c in frame.columns)
+    rows = []
+    for values in frame.itertuples(index=False):
+        cells = []
+        for value in values:
+            text = "" if value is None else str(value)
+            if isinstance(value, numbers.Number) and not isinstance(value, bool):
+                cells.append(f'<td class="n">{html.escape(text)}</td>')
+            elif len(text) > CELL_CHARS:
+                cells.append(f'<td title="{html.escape(text)}">{html.escape(text[: CELL_CHARS - 1].rstrip())}…</td>')
+            else:
+                cells.append(f"<td>{html.escape(text)}</td>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return (f'<div class="insights-table"><table><caption>{html.escape(caption)}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
+
+
+TABLES = ("Top questions (paraphrases grouped)", "Unanswered questions: content gaps", "Answers marked unhelpful")
 
 
 def tables(report: Insights, labels: dict[str, str] | None = None):
@@ -92,30 +140,34 @@ def insights_ui(settings: Settings, encode, question_log, passages=lambda: ()):
             problem = "Question logging is off (ASSISTANT_LOG_QUESTIONS=0): nothing new is recorded."
         report = insights.summarize(rows, memo, days, now=now)
         labels = {p.id: p.section_path or p.doc_title for p in passages()}
-        return (summary_markdown(report, problem), gr.update(visible=bool(losses)), *tables(report, labels))
+        asked, outcome, ratio, top, gaps, unhelpful = tables(report, labels)
+        note = charts_note(report)
+        return (summary_markdown(report, problem), gr.update(visible=bool(losses)), note, asked, outcome, ratio,
+                gr.update(visible=not note), *(html_table(frame, caption) for frame, caption in zip((top, gaps, unhelpful), TABLES)))
 
     def dismiss(days: int):
         question_log.dismiss_losses()
         return load(days)
 
     with gr.Blocks(title="Reader insights") as demo:
-        gr.Markdown("## Reader insights\nWhat readers asked, what the articles could not answer, and whether answers helped.")
+        gr.Markdown("# Reader insights\nWhat readers asked, what the articles could not answer, and whether answers helped.")
         with gr.Row():
             period = gr.Radio(PERIODS, value=30, label="Days", scale=3)
             refresh = gr.Button("Refresh", scale=1, size="sm")
         summary = gr.Markdown(elem_id="summary")
         dismissal = gr.Button("Dismiss the notice of lost questions", size="sm", visible=False, elem_id="dismiss-losses")
-        with gr.Row():
+        note = gr.Markdown(elem_id="charts-note")
+        with gr.Row() as charts:
             asked = gr.LinePlot(x="date", y="questions", title="Questions per day", y_title="questions", elem_id="questions-per-day")
             outcome = gr.BarPlot(x="date", y="count", color="outcome", title="Answered vs refused", x_bin="1d",
                                  color_map={"answered": "#2458d3", "refused": "#c0392b"}, elem_id="answered-vs-refused")
             # stacked shares, not a line: a rated day often stands alone among days without ratings
             ratio = gr.BarPlot(x="date", y="share", color="verdict", title="Helpful ratio", x_bin="1d",
                                y_lim=[0, 1], color_map={"helpful": "#2e8b57", "unhelpful": "#c0392b"}, elem_id="helpful-ratio")
-        top = gr.Dataframe(label="Top questions (paraphrases grouped)", interactive=False, wrap=True, elem_id="top-questions")
-        gaps = gr.Dataframe(label="Unanswered questions: content gaps", interactive=False, wrap=True, elem_id="unanswered")
-        unhelpful = gr.Dataframe(label="Answers marked unhelpful", interactive=False, wrap=True, elem_id="unhelpful")
-        outputs = [summary, dismissal, asked, outcome, ratio, top, gaps, unhelpful]
+        top = gr.HTML(elem_id="top-questions")
+        gaps = gr.HTML(elem_id="unanswered")
+        unhelpful = gr.HTML(elem_id="unhelpful")
+        outputs = [summary, dismissal, note, asked, outcome, ratio, charts, top, gaps, unhelpful]
         for trigger in (demo.load, period.change, refresh.click):
             trigger(load, period, outputs, api_visibility="private")
         dismissal.click(dismiss, period, outputs, api_visibility="private")

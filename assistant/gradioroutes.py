@@ -20,7 +20,7 @@ OPEN = (  # (methods, path inside a Gradio mount)
     ({"GET"}, r"/config/?"),  # the page's own config, as inlined in it (Gradio's client may fetch it)
     ({"GET"}, r"/gradio_api/heartbeat/\w+"),  # a page's session is alive
     ({"GET"}, r"/gradio_api/queue/data"),  # the event stream of results
-    ({"POST"}, r"/gradio_api/queue/join"),  # asking, thumbs, page load: rate-limited as questions
+    ({"POST"}, r"/gradio_api/queue/join"),  # asking (the chat counts its questions itself), thumbs, page load
     ({"POST"}, r"/gradio_api/run/predict"),  # an example put in the box: rate-limited as questions
 )
 _OPEN = tuple((methods, re.compile(pattern)) for methods, pattern in OPEN)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 from . import index as index_store
@@ -32,6 +33,7 @@ class LiveAssistant:
         self._swap_lock = threading.Lock()
         self._stop = threading.Event()
         self.last_error: str | None = None
+        self.model_ready = threading.Event()  # set once the model has loaded (or failed to)
 
     def load_model_in_background(self) -> None:
         """Load the model now rather than on the first question. Call it once the server's
@@ -39,10 +41,14 @@ class LiveAssistant:
         threading.Thread(target=self._load_model, name="model-loader", daemon=True).start()
 
     def _load_model(self) -> None:
+        started = time.perf_counter()
         try:
             self.embedder.encode(["warm up"])
+            log.info("model loaded in %.1f s", time.perf_counter() - started)
         except AssistantError as exc:  # the first question will report it
             log.warning("model not loaded at start-up: %s", exc)
+        finally:
+            self.model_ready.set()
 
     @property
     def current(self) -> Assistant:

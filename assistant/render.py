@@ -73,18 +73,62 @@ def safe_link(url: str) -> str:
         return ""
 
 
-def citation_markdown(c: Citation) -> str:
-    a, b = c.highlight
-    quote = f"{escape_markdown(c.text[:a])}<mark>{escape_markdown(c.text[a:b])}</mark>{escape_markdown(c.text[b:])}"
+def citation_markdown(c: Citation, highlight: bool = True) -> str:
+    """A numbered source: its section link, then the passage, with the quoted sentence
+    marked only when the answer quotes it (a related passage proves nothing)."""
+    a, b = c.highlight if highlight else (0, 0)
+    marked = f"<mark>{escape_markdown(c.text[a:b])}</mark>" if b > a else ""
+    quote = f"{escape_markdown(c.text[:a])}{marked}{escape_markdown(c.text[b:])}"
     label = escape_markdown(c.section or c.doc_title)
-    target = (safe_link(c.url) or "#").replace(")", "%29").replace(" ", "%20")
-    return f"**[{c.n}]** [{label}]({target}) · *{escape_markdown(c.doc_title)}*\n> {quote}"
+    return f"**[{c.n}]** [{label}]({_link_target(c.url)}) · *{escape_markdown(c.doc_title)}*\n> {quote}"
+
+
+def _link_target(url: str) -> str:
+    return (safe_link(url) or "#").replace(")", "%29").replace(" ", "%20")
+
+
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def _linked_markers(text: str, citations: tuple[Citation, ...]) -> str:
+    """The answer text, escaped, with each [n] a link to its source (one click to check it)."""
+    urls = {str(c.n): c.url for c in citations}
+    parts, at = [], 0
+    for m in _MARKER.finditer(text):
+        parts.append(escape_markdown(text[at : m.start()]))
+        n = m.group(1)
+        parts.append(f"[\\[{n}\\]]({_link_target(urls[n])})" if n in urls else escape_markdown(m.group()))
+        at = m.end()
+    return "".join(parts) + escape_markdown(text[at:])
+
+
+RELATED_LABEL = "Related in the article"
 
 
 def as_markdown(answer: Answer) -> str:
-    body = escape_markdown(answer.text)
+    """The answer first, its [n] linking to the sources; then the sources it quotes, each
+    with the quote highlighted; then related passages, collapsed and unmarked."""
+    body = _linked_markers(answer.text, answer.citations)
     if answer.about:  # a follow-up read in context: say what it was taken to be about
         body = f"*About {escape_markdown(answer.about)}*\n\n{body}"
-    if not answer.citations:
-        return body
-    return body + "\n\n" + "\n\n".join(citation_markdown(c) for c in answer.citations)
+    quoted = [c for c in answer.citations if c.quoted]
+    related = [c for c in answer.citations if not c.quoted]
+    parts = [body, *(citation_markdown(c) for c in quoted)]
+    if related:
+        inner = "\n\n".join(citation_markdown(c, highlight=False) for c in related)
+        parts.append(f"<details><summary>{RELATED_LABEL} ({len(related)})</summary>\n\n{inner}\n\n</details>")
+    return "\n\n".join(parts)
+
+
+def as_plain(answer: Answer, base_url: str = "") -> str:
+    """What Copy puts on the clipboard: the answer, then the sources it quotes as
+    `[1] Section — URL` lines (relative URLs made absolute with `base_url`)."""
+    lines = ([f"About {answer.about}", ""] if answer.about else []) + [answer.text]
+    sources = [c for c in answer.citations if c.quoted]
+    if sources:
+        lines.append("")
+    for c in sources:
+        url = safe_link(c.url)
+        url = base_url.rstrip("/") + url if url.startswith("/") else url
+        lines.append(f"[{c.n}] {c.section or c.doc_title}" + (f" — {url}" if url else ""))
+    return "\n".join(lines)

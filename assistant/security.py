@@ -10,7 +10,9 @@ import hmac
 
 from .httperrors import send_error
 
-QUESTION_PREFIXES = ("/api/ask", "/api/reindex", "/gradio_api/queue/join", "/gradio_api/run/")
+# Not Gradio's /gradio_api/queue/join: page loads, thumbs and clears go through it too. The
+# chat's answer event spends a budget of its own (chat.py), and says "try again in N s".
+QUESTION_PREFIXES = ("/api/ask", "/api/reindex", "/gradio_api/run/")
 FEEDBACK_PREFIXES = ("/api/feedback",)  # its own budget: rating answers must not use up a reader's questions
 LOGIN_RATE = "10/minute"  # wrong passwords or tokens per client
 

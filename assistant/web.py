@@ -1,158 +1,26 @@
-"""The web shell: a FastAPI app with the Gradio chat mounted at "/", a JSON API, a
-health check and an article page for citation links. Handlers only translate
+"""The web shell: a FastAPI app with the Gradio chat (chat.py) mounted at "/", a JSON
+API, a health check and an article page for citation links. Handlers only translate
 HTTP <-> engine calls; retrieval lives in the engine.
 """
 from __future__ import annotations
 
 import atexit
-import html
-import json
 import time
 
+from .chat import NOTE
 from .errors import InvalidQuestion
-from .passages import slugify
-from .render import as_json, as_markdown
+from .render import as_json
 from .settings import Settings
 
-NOTE = "Answers quote the article word for word, with numbered sources. They are not medical advice."
-
-
-def example_questions(assistant, count: int = 4) -> list[str]:
-    """Example questions drawn from the article's own section headings (the shortest,
-    which are the most specific: "Sun Protection", "Dynamic Wrinkles")."""
-    labels = list(dict.fromkeys(p.section[-1] for p in assistant.index.passages
-                                if p.section and p.section[-1] not in ("Introduction", "Conclusion")))
-    shortest = sorted(labels, key=len)[:count]
-    return [f"Tell me about {label.lower()}" for label in labels if label in shortest]
-
-
-def article_page(assistant, slug: str) -> str | None:
-    """The indexed article as plain HTML with heading anchors, or None if unknown."""
-    passages = [p for p in assistant.index.passages if p.doc_slug == slug]
-    if not passages:
-        return None
-    parts = [f"<h1>{html.escape(passages[0].doc_title)}</h1>"]
-    shown: set[tuple[str, ...]] = set()
-    for p in passages:
-        for depth in range(1, len(p.section) + 1):
-            heading = p.section[:depth]
-            if heading not in shown and heading[-1] not in ("Introduction",):
-                shown.add(heading)
-                tag = f"h{min(depth + 1, 6)}"
-                parts.append(f'<{tag} id="{slugify(heading[-1])}">{html.escape(heading[-1])}</{tag}>')
-        parts.append(f"<p>{html.escape(p.text)}</p>")
-    style = "body{max-width:44rem;margin:2rem auto;padding:0 1rem;font:17px/1.6 system-ui,sans-serif}:target{background:#fff3b0}"
-    return f'<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>{html.escape(passages[0].doc_title)}</title><style>{style}</style><body>{"".join(parts)}</body></html>'
-
-
-CSS = """
-.message mark { background: #fff3b0; color: inherit; padding: 0 .1em; border-radius: 2px; }
-.dark .message mark { background: #5c4d00; }
-footer { display: none !important; }
-"""
-
-
-def freshness(assistant) -> str:
-    """"Index built … from N articles, M passages" for readers and the owner."""
-    manifest = assistant.index.manifest
-    articles = manifest.documents
-    return (f"Index built {manifest.built_at.replace('T', ' ').replace('+00:00', ' UTC')} from "
-            f"{articles} article{'s' if articles != 1 else ''}, {len(assistant.index.passages)} passages.")
-
-
 def ask_recorded(assistant, questions, question: str, history, channel: str):
-    """assistant.ask, timed and put in the question log: (answer, question id or None).
-    Raises InvalidQuestion, as ask does, without recording anything."""
+    """assistant.ask, timed and put in the question log: (answer, question id or None), the
+    citations linking to exactly their quoted sentence. Raises InvalidQuestion, as ask
+    does, without recording anything."""
+    from .fragments import linker_for
+
     started = time.perf_counter()
-    answer = assistant.ask(question, history=history)
+    answer = linker_for(assistant.index).relink(assistant.ask(question, history=history))
     return answer, questions.record(answer, time.perf_counter() - started, channel)
-
-
-CHAT_MEMORY = 6  # messages of a chat kept for follow-ups: the topic comes from the last answer
-CONTEXT_CHARS = 6000  # and at most this many characters of them
-CHAT_SHOWN = 100  # messages a chat page keeps (the server holds a copy of each session's)
-CHAT_BYTES = 0.75  # of the body cap: the page sends its whole chat with each question, and the rest is the question's
-SESSION_SECONDS = 3600  # a chat's state is dropped after an hour without a question
-
-
-def remembered(asked: list, question: str, answer_text: str) -> list:
-    """The conversation as the engine reads it, after an answered turn: the last
-    CHAT_MEMORY messages, oldest first dropped until they fit in CONTEXT_CHARS."""
-    half = CONTEXT_CHARS // 2
-    turns = (asked + [{"role": "user", "content": question[:half]}, {"role": "assistant", "content": answer_text[:half]}])
-    turns = turns[-CHAT_MEMORY:]
-    while len(turns) > 2 and sum(len(t["content"]) for t in turns) > CONTEXT_CHARS:
-        turns = turns[2:]
-    return turns
-
-
-def shown_with(shown: list, ids: list, bubble: str, reply: str, question_id: str | None,
-               max_bytes: int) -> tuple[list, list]:
-    """The chat on the page and the log id of each of its turns, with one more turn; the
-    oldest turns dropped past CHAT_SHOWN messages or `max_bytes` of JSON. Ids stay aligned
-    with the turns shown even after the session's state expired (the page keeps them)."""
-    ids = [None] * (len(shown) // 2 - len(ids)) + ids + [question_id]
-    shown = shown + [{"role": "user", "content": bubble}, {"role": "assistant", "content": reply}]
-    while len(shown) > 2 and (len(shown) > CHAT_SHOWN or len(json.dumps(shown, ensure_ascii=False, default=str).encode()) > max_bytes):
-        shown, ids = shown[2:], ids[1:]
-    return shown, ids[-(len(shown) // 2):]
-
-
-def chat_ui(live, settings: Settings, questions):
-    """The chat page: the reader's message is shown escaped (as text, never markup),
-    the last exchanges are kept in a State for follow-ups, answers are as_markdown().
-    `questions` (the question log) records each turn; thumbs become its feedback."""
-    import gradio as gr
-
-    from .question import readable
-    from .questionlog import Feedback
-    from .render import escape_markdown
-
-    def submit(message: str, shown: list, asked: list, ids: list):
-        message = readable(message)
-        question_id = None
-        turns = asked
-        try:
-            answer, question_id = ask_recorded(live.current, questions, message, asked, "chat")
-            reply = as_markdown(answer)
-            turns = remembered(asked, message, answer.text)  # questions and answers' text, as the engine reads them
-        except InvalidQuestion as exc:  # not a turn of the conversation
-            reply = escape_markdown(str(exc))
-        bubble = escape_markdown(message[: settings.max_question_chars]) or "…"
-        shown, ids = shown_with(shown, ids, bubble, reply, question_id, int(settings.max_body_bytes * CHAT_BYTES))
-        return "", shown, turns, ids
-
-    def on_like(vote: gr.LikeData, ids: list) -> None:
-        index = vote.index[0] if isinstance(vote.index, (list, tuple)) else vote.index
-        turn = index // 2
-        if vote.liked in (True, False) and 0 <= turn < len(ids) and ids[turn]:
-            questions.feedback(Feedback(ids[turn], vote.liked))
-
-    # Gradio injects LikeData by the annotation's type; with postponed annotations
-    # and a lazily imported gradio it can't resolve the string, so give it the class.
-    on_like.__annotations__["vote"] = gr.LikeData
-
-    with gr.Blocks(title="Ask this article", fill_height=True, delete_cache=(SESSION_SECONDS, SESSION_SECONDS)) as demo:
-        gr.Markdown(f"## Ask this article\n{NOTE}")
-        fresh = gr.Markdown(freshness(live.current), elem_id="freshness")
-        asked = gr.State([], time_to_live=SESSION_SECONDS)
-        ids = gr.State([], time_to_live=SESSION_SECONDS)  # the question log's id of each turn, for thumbs
-        chatbot = gr.Chatbot(label="Article assistant", sanitize_html=True, render_markdown=True, height="65vh",
-                             min_height=300, feedback_options=("Like", "Dislike"), elem_id="chat")
-        with gr.Row(equal_height=True):
-            box = gr.Textbox(placeholder="Ask about wrinkles, collagen, sun protection…", show_label=False,
-                             max_length=settings.max_question_chars, scale=5, autofocus=True, elem_id="question")
-            send = gr.Button("Ask", variant="primary", scale=1, min_width=80)
-        gr.Examples(example_questions(live.current), inputs=box, label="Try")
-        # not gr.ClearButton: it clears with a js= snippet the browser must eval, which the CSP forbids
-        restart = gr.Button("New conversation", size="sm")
-        restart.click(lambda: ("", [], [], []), None, [box, chatbot, asked, ids], queue=False, api_visibility="private")
-        for trigger in (box.submit, send.click):
-            trigger(submit, [box, chatbot, asked, ids], [box, chatbot, asked, ids], api_visibility="private")
-        if questions.enabled:  # no thumbs when there is nowhere to record them
-            chatbot.like(on_like, [ids], None, api_visibility="private")
-        demo.load(lambda: freshness(live.current), None, fresh, api_visibility="private")
-    return demo
 
 
 def create_app(settings: Settings | None = None, live=None):
@@ -182,6 +50,11 @@ def create_app(settings: Settings | None = None, live=None):
     from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
     from fastapi_offline import FastAPIOffline
 
+    from .articlepage import article_blocks, article_html
+    from .chat import CSS as CHAT_CSS
+    from .chat import HEAD as CHAT_HEAD
+    from .chat import add_chat_script, chat_ui
+    from .dashboard import CSS as INSIGHTS_CSS
     from .dashboard import insights_ui
     from .errors import AssistantError, IndexBusy
     from .httperrors import documented, error_response
@@ -212,7 +85,8 @@ def create_app(settings: Settings | None = None, live=None):
         except AssistantError as exc:  # the model or index can't answer just now
             return error_response(503, str(exc))
         logged = {"question_id": question_id} if question_id else {}
-        return JSONResponse(as_json(answer) | {"index_version": assistant.index.manifest.version} | logged)
+        suggestions = {"suggestions": follow_ups(assistant, answer, history)}
+        return JSONResponse(as_json(answer) | {"index_version": assistant.index.manifest.version} | logged | suggestions)
 
     @app.get("/api/ask", responses=documented(413, 422, 429, 500, 503))
     def ask_get(q: str = Query("", description="the question")):
@@ -279,27 +153,38 @@ def create_app(settings: Settings | None = None, live=None):
 
     @app.get("/articles/{slug}", response_class=HTMLResponse, responses=documented(404, 422, 500))
     def article(slug: str):
-        page = article_page(live.current, slug)
+        page = article_blocks(live.current.index.passages, slug)
         if page is None:
             raise HTTPException(404, "no such article")
-        return HTMLResponse(page)
+        return HTMLResponse(article_html(page))
 
     @app.get("/insights", include_in_schema=False)
     def insights_slash():
         return RedirectResponse("/insights/", status_code=308)
 
-    add_widget_routes(app, settings)
+    add_widget_routes(app, settings, live)
+    add_chat_script(app)
     dashboard = insights_ui(settings, lambda texts: live.current.embedder.encode(texts), questions,
                             lambda: live.current.index.passages)
     dashboard.queue(max_size=16, api_open=False, default_concurrency_limit=1)
     closed = {"ssr_mode": False, "footer_links": [], "run_history": False, "enable_monitoring": False,
               "mcp_server": False, "pwa": False, "max_file_size": 1}  # nothing of Gradio's that we don't use
-    app = gr.mount_gradio_app(app, dashboard, path="/insights", **closed)  # before "/"
+    app = gr.mount_gradio_app(app, dashboard, path="/insights", css=INSIGHTS_CSS, **closed)  # before "/"
     demo = chat_ui(live, settings, questions)
     demo.queue(max_size=64, api_open=False, default_concurrency_limit=4)
-    app = gr.mount_gradio_app(app, demo, path="/", css=CSS, **closed)
+    app = gr.mount_gradio_app(app, demo, path="/", css=CHAT_CSS, head=CHAT_HEAD, **closed)
     live.load_model_in_background()
     return harden(app, settings, logins, pages={"/": demo, "/insights": dashboard}, counters=counters)
+
+
+def follow_ups(assistant, answer, history) -> list[str]:
+    """Suggested next questions for an API answer: nearby sections the reader's questions
+    (this one and those in `history`) haven't covered."""
+    from .followup import turns
+    from .suggest import outline_for
+
+    asked = [text for role, text in turns(history) if role == "user"]
+    return outline_for(assistant.index).follow_ups(answer, asked)
 
 
 def check_limits(settings: Settings) -> None:
@@ -353,26 +238,7 @@ def harden(app, settings: Settings, logins=None, pages: dict | None = None, coun
 
 
 def serve(settings: Settings | None = None) -> None:
-    """Run the app under uvicorn with the connection limits of connections.py."""
-    import logging
-    import sys
+    """The server on settings.host:port (see launch.serve)."""
+    from .launch import serve as launch
 
-    import uvicorn
-
-    from .connections import ConnectionLimits, DropReport, raise_open_files_limit, server_config, summarise_connection_errors
-    from .errors import AssistantError
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = settings or Settings.from_env()
-    open_files = raise_open_files_limit()
-    limits = ConnectionLimits.within(open_files, settings.max_connections, settings.request_timeout)
-    report = DropReport()
-    summarise_connection_errors(report)
-    print(f"serving on http://{settings.host}:{settings.port} (open-files limit {open_files}, "
-          f"up to {limits.max_connections} connections)", flush=True)
-    try:
-        app = create_app(settings)
-    except AssistantError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
-    uvicorn.Server(server_config(app, settings.host, settings.port, limits, report)).run()
+    launch(settings)

@@ -1,5 +1,6 @@
-"""The embeddable chat widget: serves /widget.js (the one tag a blog pastes) and
-/embed (the same widget, inline, for an iframe). The files are static; all the
+"""The embeddable chat widget: serves /widget.js (the one tag a blog pastes), /embed
+(the same widget, inline, for an iframe) and /api/examples (the questions it offers
+before the first one, when the page lists none). The files are static; all the
 answering is the JSON API's. CORS and frame-ancestors are set in web.py/security.py.
 """
 from __future__ import annotations
@@ -11,9 +12,9 @@ from .settings import Settings
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-def add_widget_routes(app, settings: Settings) -> None:
-    """Adds GET /widget.js and GET /embed to a FastAPI app (before Gradio's catch-all mount).
-    `settings` is taken like harden() takes it; the static files need none of it today."""
+def add_widget_routes(app, settings: Settings, live) -> None:
+    """Adds GET /widget.js, GET /embed and GET /api/examples to a FastAPI app (before
+    Gradio's catch-all mount). `live` is the served LiveAssistant."""
     import gzip
 
     from fastapi import Request
@@ -34,6 +35,13 @@ def add_widget_routes(app, settings: Settings) -> None:
     # the string (postponed annotations, a local import): give it the class, then route.
     widget_js.__annotations__["request"] = Request
     app.get("/widget.js", include_in_schema=False)(widget_js)
+
+    @app.get("/api/examples")
+    def examples() -> dict:
+        """Three questions drawn from the articles' headings: {"examples": [...]}."""
+        from .suggest import outline_for
+
+        return {"examples": outline_for(live.current.index).examples(3)}
 
     @app.get("/embed", include_in_schema=False, response_class=HTMLResponse)
     def embed_page() -> HTMLResponse:

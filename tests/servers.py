@@ -13,8 +13,6 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-
 PROJECT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -55,27 +53,17 @@ def app_process(root: Path, corpus: Path | None = None, open_files: int | None =
         "ASSISTANT_LOG_QUESTIONS": "1",
     } | env
     log_path = root / "server.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen([sys.executable, str(PROJECT / "app.py")], env=environment,
-                                   stdout=log, stderr=subprocess.STDOUT,
-                                   preexec_fn=(lambda: _limit_open_files(open_files)) if open_files else None)
+    process = subprocess.Popen([sys.executable, str(PROJECT / "app.py")], env=environment,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+                               preexec_fn=(lambda: _limit_open_files(open_files)) if open_files else None)
+    said, heard = [], threading.Event()
+    threading.Thread(target=_copy_output, args=(process.stdout, log_path, said, heard), daemon=True).start()
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited: {log_path.read_text()[-3000:]}")
-            try:
-                status = httpx.get(f"{base}/healthz", timeout=2).status_code
-            except httpx.HTTPError:
-                status = None
-            if status == 200:
-                break
-            if status is not None and status >= 500:
-                raise RuntimeError(f"server answers {status}: {log_path.read_text()[-3000:]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server not healthy in 120 s: {log_path.read_text()[-3000:]}")
-            time.sleep(0.3)
+        # the server's own "serving on URL" line means the port accepts connections and the
+        # model is loaded; its output ends without it if the process exits first
+        if not heard.wait(180) or not said:
+            raise RuntimeError(f"server not ready: {log_path.read_text()[-3000:]}")
         yield process, base
     finally:
         process.terminate()
@@ -83,6 +71,19 @@ def app_process(root: Path, corpus: Path | None = None, open_files: int | None =
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def _copy_output(stream, log_path: Path, said: list, heard: threading.Event) -> None:
+    """The server's output into its log file; `heard` is set on its "serving on" line (kept
+    in `said`) or when the output ends."""
+    with open(log_path, "w") as log:
+        for line in stream:
+            log.write(line)
+            log.flush()
+            if line.startswith("serving on http"):
+                said.append(line.strip())
+                heard.set()
+    heard.set()
 
 
 def _limit_open_files(count: int) -> None:

@@ -84,8 +84,10 @@ def test_the_chat_page_works_under_its_csp_in_chromium(server, browser):
     response = page.goto(server.base, wait_until="load")
     policy = response.headers["content-security-policy"]
     page.locator("#question textarea").wait_for(timeout=30_000)
-    page.get_by_text("Tell me about", exact=False).first.click()  # an example into the box
-    expect(page.locator("#question textarea")).to_have_value(re.compile("^Tell me about"))
+    page.locator("#chat button.example").first.click()  # an example asks at once
+    expect(page.locator("#chat .message-row.bot-row")).to_have_count(1, timeout=60_000)
+    page.get_by_role("button", name="New conversation").click()
+    expect(page.locator("#chat .message-row.bot-row")).to_have_count(0, timeout=30_000)
     page.locator("#question textarea").fill("What are crow's feet?")
     page.locator("#question textarea").press("Enter")
     page.wait_for_selector("#chat a[href*='dynamic-wrinkles']", timeout=60_000)
@@ -183,7 +185,7 @@ def test_the_feedback_limit_is_its_own_setting(server):
     assert statuses == [404] * 5 + [429] * 3  # ASSISTANT_FEEDBACK_RATE_LIMIT=5/minute on this server
 
 
-def test_loading_an_example_is_rate_limited_like_a_question(server):
+def test_unqueued_gradio_events_are_rate_limited_like_questions(server):
     event = {"data": [0], "fn_index": 0, "trigger_id": 1, "session_hash": "abc123"}
     with client(23) as http:
         statuses = [http.post(f"{server.base}/gradio_api/run/predict", json=event).status_code for _ in range(8)]

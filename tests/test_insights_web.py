@@ -108,28 +108,57 @@ def test_insights_opens_with_the_token_and_is_never_cached(server, headers):
     assert response.headers["cache-control"] == "no-store"
 
 
-def test_the_insights_page_draws_its_charts_in_a_browser(server, seeded, browser):
-    from playwright.sync_api import Error
+LONG_QUESTION = ("Could you please explain, in as much detail as the article allows, " + "why" * 60 +
+                 " the muscles around the eyes make crow's feet deeper over the years, and what to do about it?")
+
+
+def test_the_insights_page_says_charts_need_more_questions_then_draws_them(server, seeded, browser):
+    from playwright.sync_api import Error, expect
+
+    from axe import h1_count, violations
 
     anonymous = browser.new_page()
     with pytest.raises(Error, match="ERR_INVALID_AUTH_CREDENTIALS"):  # headless: a 401 it can't prompt for
         anonymous.goto(f"{server.base}/insights/")
     anonymous.close()
 
+    httpx.get(f"{server.base}/api/ask", params={"q": LONG_QUESTION}, timeout=60).raise_for_status()
     context = browser.new_context(http_credentials={"username": "owner", "password": TOKEN},
-                                  viewport={"width": 1280, "height": 1300})
+                                  viewport={"width": 1280, "height": 1000}, bypass_csp=True)  # to inject axe
     page = context.new_page()
     page.goto(f"{server.base}/insights/")
-    page.wait_for_selector("#top-questions table", timeout=60_000)
-    page.locator("#top-questions", has_text="what are crow").wait_for(timeout=30_000)
+    asked = len(read(server.db))
+    expect(page.locator("#charts-note")).to_have_text(f"{asked} questions so far; charts appear after 20.", timeout=60_000)
     for chart in ("#questions-per-day", "#answered-vs-refused", "#helpful-ratio"):
-        page.locator(f"{chart} canvas, {chart} svg").first.wait_for(timeout=30_000)
+        expect(page.locator(chart)).to_be_hidden()  # no empty boxes
+    expect(page.locator("#top-questions", has_text="what are crow")).to_be_visible()
     assert "capital of France" in page.locator("#unanswered").inner_text()
     unhelpful = page.locator("#unhelpful").inner_text()
     assert "Which SPF should I use?" in unhelpful and "Sun Protection" in unhelpful  # cited passages by section
     assert "helpful ratio 50%" in page.locator("#summary").inner_text()
-    page.wait_for_timeout(500)  # let the charts finish their entry transition before the picture
+    long_cell = page.locator("#top-questions td", has_text="Could you please explain")
+    assert long_cell.get_attribute("title") == LONG_QUESTION  # the whole question on hover
+    assert long_cell.inner_text().endswith("…") and len(long_cell.inner_text()) <= 160
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    assert violations(page) == [] and h1_count(page) == 1
     ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "insights-empty.png"), full_page=True)
+    dark = browser.new_context(http_credentials={"username": "owner", "password": TOKEN}, color_scheme="dark", bypass_csp=True)
+    night = dark.new_page()
+    night.goto(f"{server.base}/insights/")
+    expect(night.locator("#top-questions table")).to_be_visible(timeout=60_000)
+    assert violations(night) == []
+    dark.close()
+
+    with httpx.Client(base_url=server.base, timeout=60) as client:
+        for n in range(20 - asked):
+            client.get("/api/ask", params={"q": f"What do facial muscles do? ({n})"}).raise_for_status()
+    page.reload()
+    for chart in ("#questions-per-day", "#answered-vs-refused", "#helpful-ratio"):
+        page.locator(f"{chart} canvas, {chart} svg").first.wait_for(timeout=60_000)
+    expect(page.locator("#charts-note")).to_be_hidden()
+    assert eventually(lambda: violations(page) == [])  # once the charts have settled (vega labels them as it draws)
+    page.wait_for_timeout(500)  # let the charts finish their entry transition before the picture
     page.screenshot(path=str(ARTIFACTS / "insights.png"), full_page=True)
     context.close()
 

@@ -101,7 +101,7 @@ class ChatSession:
 
     def ask(self, question: str) -> list:
         joined = self.client.post("/gradio_api/queue/join", **json_body({
-            "data": [question, self.shown, None, None], "event_data": None, "fn_index": self.submit,
+            "data": [question, self.shown], "event_data": None, "fn_index": self.submit,
             "trigger_id": self.box, "session_hash": self.session}))
         assert joined.status_code == 200, (len(self.shown), joined.text[:300])
         with self.client.stream("GET", "/gradio_api/queue/data", params={"session_hash": self.session}) as events:

@@ -1,18 +1,54 @@
-"""The real server (`python app.py`) on loopback, over HTTP."""
+"""The real server (`python app.py`) on loopback, over HTTP, and how it starts."""
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 
 import httpx
 import pytest
-from servers import app_server
+from servers import PROJECT, app_server
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with app_server(tmp_path_factory.mktemp("web")) as base:
+def root(tmp_path_factory):
+    return tmp_path_factory.mktemp("web")
+
+
+@pytest.fixture(scope="module")
+def server(root):
+    with app_server(root) as base:
         yield base
+
+
+def test_one_line_names_the_url_once_the_port_answers_and_the_model_is_loaded(server, root):
+    """app_server returned on the "serving on" line: the port answers at once, the model
+    loaded before it, and no library's INFO chatter (faiss's AVX lines, bm25s) is logged."""
+    assert httpx.get(f"{server}/healthz", timeout=5).status_code == 200  # one try: no retry loop
+    lines = (root / "server.log").read_text().splitlines()
+    said = [i for i, line in enumerate(lines) if line.startswith("serving on ")]
+    assert [lines[i].split(" (")[0] for i in said] == [f"serving on {server}"]
+    loaded = [i for i, line in enumerate(lines) if "assistant.live INFO model loaded in" in line]
+    assert loaded and loaded[0] < said[0]
+    assert not [line for line in lines if " INFO " in line and " assistant." not in line]
+    assert not [line for line in lines if "faiss" in line.lower() or "bm25s" in line]
+
+
+def test_a_port_in_use_is_one_line_naming_the_setting(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = os.environ | {"ASSISTANT_PORT": str(port), "ASSISTANT_CORPUS_DIR": str(PROJECT / "corpus"),
+                            "ASSISTANT_INDEX_DIR": str(tmp_path / "index"), "ASSISTANT_DATA_DIR": str(tmp_path / "data")}
+        done = subprocess.run([sys.executable, str(PROJECT / "app.py")], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"error: port {port} is in use; stop what is using it, or set ASSISTANT_PORT (or --port) to a free port"]
+    assert done.stdout == "" and not (tmp_path / "index").exists()  # said before building or loading anything
 
 
 def test_healthz_reports_the_index(server):
@@ -110,3 +146,13 @@ def test_a_lone_surrogate_in_a_json_body_is_a_400_not_a_500(server):
     assert response.status_code == 400
     assert response.json() == {"error": "The request body has a lone surrogate (\\ud800), which is not text.",
                                "code": "bad_request"}
+
+
+def test_answers_carry_follow_ups_and_examples_come_from_the_headings(server):
+    body = httpx.get(f"{server}/api/ask", params={"q": "What are crow's feet?"}).json()
+    assert len(body["suggestions"]) == 3 and not any("dynamic wrinkles" in q.lower() for q in body["suggestions"])
+    asked = httpx.post(f"{server}/api/ask", json={"question": "does sunscreen help?", "history": [
+        {"role": "user", "content": "how do facial exercises work?"}, {"role": "assistant", "content": "…"}]}).json()
+    assert "Tell me about facial exercises" not in asked["suggestions"]  # the reader asked about that already
+    assert httpx.get(f"{server}/api/examples").json() == {
+        "examples": ["Tell me about dynamic wrinkles", "Tell me about static wrinkles", "Tell me about sun protection"]}

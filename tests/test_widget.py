@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from contextlib import ExitStack
 from pathlib import Path
 from types import SimpleNamespace
@@ -13,8 +14,12 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from servers import CHROMIUM, app_server, eventually, has_chromium, static_server
+from axe import h1_count, violations
+from servers import CHROMIUM, PROJECT, app_server, eventually, has_chromium, static_server
 
+from assistant.articlepage import article_blocks, article_html
+from assistant.corpus import load_corpus
+from assistant.passages import passages_of_all
 from assistant.questionlog import read
 
 if not has_chromium():
@@ -47,7 +52,8 @@ def widget_tag(app: str, **data: str) -> str:
 
 @pytest.fixture(scope="module")
 def sites(tmp_path_factory):
-    """The app (allowing only the blog's origin), the blog, and an unlisted origin."""
+    """The app (allowing only the blog's origin), the blog (which publishes the article at
+    /article.html, the URL the corpus knows it by), and an unlisted origin."""
     root = tmp_path_factory.mktemp("widget")
     blog_dir, other_dir = root / "blog", root / "other"
     blog_dir.mkdir()
@@ -55,8 +61,15 @@ def sites(tmp_path_factory):
     with ExitStack() as stack:
         blog = stack.enter_context(static_server(blog_dir))
         other = stack.enter_context(static_server(other_dir))
+        corpus = root / "app" / "corpus"
+        shutil.copytree(PROJECT / "corpus", corpus)
+        meta = corpus / "facial-expression-muscles-and-wrinkles.meta.json"
+        meta.write_text(json.dumps(json.loads(meta.read_text()) | {"url": f"{blog}/article.html"}))
         app = stack.enter_context(app_server(root / "app", ASSISTANT_ALLOWED_ORIGINS=blog))
         tag = widget_tag(app, title=TITLE, examples=EXAMPLES)
+        passages = passages_of_all(load_corpus(corpus)[0])
+        article = article_html(article_blocks(passages, passages[0].doc_slug))  # the post as the blog shows it
+        (blog_dir / "article.html").write_text(article.replace("</body>", widget_tag(app, title=TITLE) + "</body>"))
         (blog_dir / "blog.html").write_text(page_html(ARTICLE + tag, HOSTILE_CSS))
         (blog_dir / "plain.html").write_text(page_html(ARTICLE * 6 + tag))
         (blog_dir / "options.html").write_text(page_html(ARTICLE + widget_tag(
@@ -108,7 +121,7 @@ def shadow_count(page, selector: str) -> int:
     return page.evaluate("s => document.querySelector('article-assistant').shadowRoot.querySelectorAll(s).length", selector)
 
 
-def test_crows_feet_answer_cites_dynamic_wrinkles_and_the_link_opens(sites, context, page):
+def test_crows_feet_answer_links_each_quote_to_its_sentence_on_the_blog(sites, context, page):
     launcher, dialog = open_widget(page, f"{sites.blog}/blog.html")
     expect(launcher).to_have_attribute("aria-expanded", "true")
     expect(dialog.locator(".fresh")).to_contain_text(re.compile(r"Updated \d{4}-\d\d-\d\d · 1 article, 11 passages"))
@@ -119,8 +132,11 @@ def test_crows_feet_answer_cites_dynamic_wrinkles_and_the_link_opens(sites, cont
     expect(answer.locator("mark").first).to_contain_text("crow's feet")
     link = answer.get_by_role("link", name=re.compile("Dynamic Wrinkles"))
     href = link.get_attribute("href")
-    assert href.startswith(sites.app + "/") and "#dynamic-wrinkles" in href
+    # the article's public URL (the corpus knows it), with the section anchor and the sentence
+    assert href.startswith(f"{sites.blog}/article.html#dynamic-wrinkles:~:text=")
     assert link.get_attribute("target") == "_blank" and link.get_attribute("rel") == "noopener"
+    expect(answer.get_by_role("link", name="Source 1")).to_have_attribute("href", href)  # [1] in the text links there too
+    expect(answer.locator(".cites li")).to_have_count(answer.locator("mark").count())  # only quoted sources, each marked
 
     responses = []
     context.on("response", lambda response: responses.append(response))
@@ -210,8 +226,9 @@ def test_passage_markup_and_unsafe_urls_from_the_api_stay_inert(sites, page):
     answer = page.locator(".msg.bot").last
     expect(answer).to_contain_text("<script>alert(4)</script> [1] [2]")
     expect(answer.locator("mark").first).to_have_text(passage[7:35])
-    expect(answer.get_by_role("link")).to_have_count(1)
-    expect(answer.get_by_role("link")).to_have_attribute("href", f"{sites.app}/articles/x#rel")
+    expect(answer.get_by_role("link")).to_have_count(2)  # [2] in the text and its source; never the javascript: one
+    for link in answer.get_by_role("link").all():
+        assert link.get_attribute("href") == f"{sites.app}/articles/x#rel"
     expect(answer.locator("strong")).to_have_text("[1] <i>Sec</i>")
     page.wait_for_timeout(300)
     assert alerts == []
@@ -263,12 +280,16 @@ def test_an_origin_not_allowed_cannot_read_answers(sites, page):
     assert result["ok"] is False and "TypeError" in result["error"]
     assert "text" not in result  # nothing of the answer reached the page
 
-    # The widget pasted on such a page says so instead of hanging.
+    # The widget pasted on such a page says so; the console names the setting to change.
+    console = []
+    page.on("console", lambda message: console.append(message.text))
     page.get_by_role("button", name=TITLE).click()
     dialog = page.get_by_role("dialog", name=TITLE)
     ask(dialog, "What is collagen?")
-    expect(dialog.locator(".msg.error")).to_contain_text("Could not reach the assistant")
+    expect(dialog.locator(".msg.error")).to_contain_text("This site isn't allowed to use the assistant yet.")
     expect(dialog.locator(".cites")).to_have_count(0)
+    expect(dialog.get_by_role("textbox", name="Your question")).to_have_value("What is collagen?")
+    assert any(sites.other in line and "ASSISTANT_ALLOWED_ORIGINS" in line for line in console), console
 
 
 def test_embed_answers_inside_an_iframe_on_an_allowed_origin(sites, page):
@@ -279,7 +300,7 @@ def test_embed_answers_inside_an_iframe_on_an_allowed_origin(sites, page):
     ask(frame, "What are crow's feet?")
     link = frame.get_by_role("link", name=re.compile("Dynamic Wrinkles"))
     expect(link).to_be_visible()
-    assert link.get_attribute("href").startswith(sites.app + "/")
+    assert link.get_attribute("href").startswith(f"{sites.blog}/article.html#dynamic-wrinkles:~:text=")
     form = frame.locator("form").bounding_box()
     assert form["width"] <= 360
 
@@ -295,8 +316,8 @@ def test_embed_is_refused_in_a_frame_on_another_origin(sites, page):
 def test_widget_is_small_cached_and_talks_only_to_its_own_origin(sites, page):
     response = httpx.get(f"{sites.app}/widget.js")  # httpx asks for gzip, as browsers do
     assert response.status_code == 200
-    assert response.headers["content-encoding"] == "gzip" and response.num_bytes_downloaded < 7_000
-    assert len(response.content) < 20_000
+    assert response.headers["content-encoding"] == "gzip" and response.num_bytes_downloaded < 10_000
+    assert len(response.content) < 30_000
     assert httpx.get(f"{sites.app}/widget.js", headers={"Accept-Encoding": "identity"}).content == response.content
     assert response.headers["content-type"] == "text/javascript; charset=utf-8"
     assert response.headers["cache-control"] == "public, max-age=300"
@@ -308,6 +329,129 @@ def test_widget_is_small_cached_and_talks_only_to_its_own_origin(sites, page):
     _, dialog = open_widget(page, f"{sites.blog}/blog.html")
     ask(dialog, "Does sunscreen help?")
     assert origins == {sites.blog, sites.app}
+
+
+def test_the_conversation_survives_a_reload_and_new_conversation_clears_it(sites, page):
+    _, dialog = open_widget(page, f"{sites.blog}/blog.html")
+    ask(dialog, "What are static wrinkles?")
+    page.reload()  # another page load of the blog, in the same tab
+    launcher = page.get_by_role("button", name=TITLE)
+    launcher.click()
+    dialog = page.get_by_role("dialog", name=TITLE)
+    expect(dialog.locator(".msg.user")).to_have_text(["What are static wrinkles?"])
+    expect(dialog.locator(".msg.bot mark").first).to_contain_text("ingrained")
+    ask(dialog, "where do they show up?")  # still a follow-up: the history came back too
+    expect(dialog.locator(".msg.bot").last.locator(".about")).to_have_text("About Static Wrinkles")
+
+    dialog.get_by_role("button", name="New conversation").click()
+    expect(dialog.locator(".msg")).to_have_count(0)
+    expect(dialog.get_by_role("textbox", name="Your question")).to_be_focused()
+    ask(dialog, "where do they show up?")
+    expect(dialog.locator(".msg.bot").last.locator(".about")).to_have_count(0)
+    page.reload()
+    page.get_by_role("button", name=TITLE).click()
+    expect(page.get_by_role("dialog", name=TITLE).locator(".msg.user")).to_have_text(["where do they show up?"])
+
+
+def test_without_data_examples_it_offers_three_from_the_headings_and_follow_ups_after(sites, page):
+    _, dialog = open_widget(page, f"{sites.blog}/article.html")
+    chips = dialog.locator(".chips:not(.next) .chip")
+    expect(chips).to_have_text(["Tell me about dynamic wrinkles", "Tell me about static wrinkles", "Tell me about sun protection"])
+    chips.nth(2).click()
+    expect(dialog.locator(".msg[aria-label]")).to_have_count(0, timeout=20_000)
+    next_ones = dialog.get_by_role("group", name="Ask next").locator(".chip")
+    expect(next_ones).to_have_count(3)
+    expect(next_ones.first).to_have_text("Tell me about facial exercises")  # the section after Sun Protection
+    next_ones.first.click()
+    expect(dialog.locator(".msg.user")).to_have_text(["Tell me about sun protection", "Tell me about facial exercises"])
+    expect(dialog.locator(".msg[aria-label]")).to_have_count(0, timeout=20_000)
+    expect(dialog.get_by_role("group", name="Ask next")).to_have_count(1)  # only under the newest answer
+
+
+ERRORS = [  # (status, body, headers, what the reader reads)
+    (429, {"error": "Too many questions at once; try again in 7 s.", "code": "rate_limited"}, {"Retry-After": "7"},
+     re.compile(r"Too many questions right now; try again in [1-7] s\.")),
+    (413, {"error": "Request too large; the limit is 65,536 bytes.", "code": "too_large"}, {},
+     "That question is too long; please shorten it."),
+    (422, {"error": "Please type a question about the article."}, {}, "Please type a question about the article."),
+    (503, {"error": "Index is loading.", "code": "unavailable"}, {}, "The assistant is busy or restarting"),
+    (500, {"error": "Traceback (most recent call last)"}, {}, "Something went wrong on the assistant's side"),
+    (502, None, {}, "The assistant is busy or restarting"),  # a proxy's HTML page: the status tells
+]
+
+
+@pytest.mark.parametrize(("status", "body", "headers", "message"), ERRORS, ids=[str(e[0]) for e in ERRORS])
+def test_errors_are_told_apart_keep_the_question_and_retry(sites, page, status, body, headers, message):
+    page.route(f"{sites.app}/api/ask", lambda route: route.fulfill(
+        status=status, headers=headers, **({"json": body} if body is not None else {"body": "<html>Bad gateway</html>"})))
+    page.goto(f"{sites.app}/embed")
+    ask(page, "What is collagen?")
+    error = page.locator(".msg.error")
+    expect(error).to_contain_text(message)
+    assert "Traceback" not in error.inner_text()
+    expect(page.get_by_role("textbox", name="Your question")).to_have_value("What is collagen?")  # nothing typed is lost
+    page.unroute(f"{sites.app}/api/ask")
+    retry = error.get_by_role("button", name="Retry")
+    if status == 429:
+        expect(retry).to_be_disabled()
+        expect(error).to_contain_text("You can ask again now.", timeout=15_000)
+    retry.click()
+    expect(page.locator(".msg.error")).to_have_count(0)
+    expect(page.locator(".msg.user")).to_have_text(["What is collagen?"])
+    expect(page.locator(".cites a").first).to_be_visible(timeout=20_000)
+    expect(page.get_by_role("textbox", name="Your question")).to_have_value("")
+
+
+def test_offline_is_told_as_offline(sites, context, page):
+    page.goto(f"{sites.app}/embed")
+    context.set_offline(True)
+    try:
+        ask(page, "What is collagen?")
+        expect(page.locator(".msg.error")).to_contain_text("You seem to be offline.")
+        expect(page.get_by_role("textbox", name="Your question")).to_have_value("What is collagen?")
+    finally:
+        context.set_offline(False)
+
+
+def test_the_launcher_comes_first_in_the_tab_order(sites, page):
+    page.goto(f"{sites.blog}/blog.html")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name=TITLE)).to_be_focused()
+
+
+def test_on_a_phone_the_open_panel_keeps_focus_and_esc_returns_it(sites, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        launcher, dialog = open_widget(page, f"{sites.blog}/blog.html")
+        expect(dialog).to_have_attribute("aria-modal", "true")
+        inside = "() => document.querySelector('article-assistant').shadowRoot.activeElement?.closest('.panel') !== null"
+        for _ in range(12):  # more stops than the panel has: focus must wrap, never reach the page
+            page.keyboard.press("Tab")
+            assert page.evaluate(inside)
+        for _ in range(12):
+            page.keyboard.press("Shift+Tab")
+            assert page.evaluate(inside)
+        page.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()
+        expect(launcher).to_be_focused()
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_widget_on_a_blog_and_the_embed_page_pass_axe_with_one_h1(sites, browser, scheme):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme=scheme, bypass_csp=True)  # to inject axe
+    try:
+        page = context.new_page()
+        _, dialog = open_widget(page, f"{sites.blog}/article.html")
+        ask(dialog, "What are crow's feet?")
+        assert violations(page) == [] and h1_count(page) == 1
+        page.goto(f"{sites.app}/embed")
+        ask(page, "What does elastin do?")
+        assert violations(page) == [] and h1_count(page) == 1
+    finally:
+        context.close()
 
 
 def test_screenshots_desktop_and_phone(sites, browser):

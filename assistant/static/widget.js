@@ -1,6 +1,7 @@
 /* Article assistant widget: one <script src=".../widget.js" defer> tag draws a
  * launcher and a chat panel inside a shadow root and calls {base}/api/ask.
  * Everything from the reader or the API is inserted as text, never as markup.
+ * The conversation is kept per tab (sessionStorage) across the blog's pages.
  * No dependencies and no requests to anyone but the script's own origin. */
 (function () {
   "use strict";
@@ -17,6 +18,8 @@
   var title = data.title || "Ask this article";
   var inline = data.mode === "inline";
   var HISTORY = 6;
+  var KEPT = 20; // answered turns kept in sessionStorage
+  var KEY = "article-assistant:" + base;
 
   var STYLES =
     ":host{all:initial!important;display:block!important}" +
@@ -39,9 +42,10 @@
     ".inline{height:100%}.inline .panel{position:static;width:100%;max-width:none;height:100%;min-height:min(420px,100vh);border-radius:0;box-shadow:none;border:0}" +
     "@media (max-width:480px){.root:not(.inline) .panel{top:0;left:0;right:0;bottom:0;width:100vw;max-width:none;height:100vh;height:100dvh;border-radius:0;border:0}}" +
     ".bar{display:flex;align-items:center;gap:8px;padding:10px 10px 10px 16px;background:var(--accent);color:#fff}" +
-    ".bar h2{flex:1;margin:0;font-size:16px;font-weight:600;line-height:1.3;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}" +
-    ".close{border:0;background:transparent;color:#fff;width:32px;height:32px;border-radius:8px;cursor:pointer;font-size:22px;line-height:1;padding:0}" +
-    ".close:hover{background:rgba(255,255,255,.18)}" +
+    ".bar h1,.bar h2{flex:1;margin:0;font-size:16px;font-weight:600;line-height:1.3;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}" +
+    ".close,.new{border:0;background:transparent;color:#fff;min-width:32px;height:32px;border-radius:8px;cursor:pointer;font-size:22px;line-height:1;padding:0}" +
+    ".new{font-size:13px;font-weight:600;padding:0 8px;border:1px solid rgba(255,255,255,.6)}" +
+    ".close:hover,.new:hover{background:rgba(255,255,255,.18)}" +
     ".log{position:relative;flex:1;overflow-y:auto;padding:14px;display:flex;flex-direction:column;gap:10px;background:var(--bg)}" +
     ".intro{color:var(--muted);font-size:14px;margin:0}" +
     ".chips{display:flex;flex-wrap:wrap;gap:6px}" +
@@ -50,7 +54,11 @@
     ".msg{max-width:92%;padding:8px 12px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere}" +
     ".user{align-self:flex-end;background:var(--accent);color:#fff;border-bottom-right-radius:4px}" +
     ".bot{align-self:flex-start;background:var(--soft);border-bottom-left-radius:4px}" +
-    ".error{align-self:flex-start;background:transparent;border:1px solid #c0392b;color:var(--fg)}" +
+    ".error{align-self:flex-start;background:transparent;border:1px solid #c0392b;color:var(--fg);white-space:normal}" +
+    ".error button,.chip{min-height:28px}.error button{margin-left:8px;border:1px solid var(--accent);background:var(--bg);color:var(--fg);border-radius:8px;padding:2px 10px;cursor:pointer}" +
+    ".error button:disabled{opacity:.6;cursor:default}" +
+    ".ref{color:var(--accent);font-weight:600;text-decoration:none}.t-dark .ref{color:#9db8ff}@media (prefers-color-scheme:dark){.t-auto .ref{color:#9db8ff}}" +
+    ".next{margin-top:8px}.next .chip{font-size:12px}" +
     ".cites{list-style:none;margin:8px 0 0;padding:0;display:flex;flex-direction:column;gap:8px;white-space:normal}" +
     ".cites a{color:var(--accent);font-weight:600;font-size:13px;text-decoration:underline}" +
     ".t-dark .cites a{color:#9db8ff}@media (prefers-color-scheme:dark){.t-auto .cites a{color:#9db8ff}}" +
@@ -62,7 +70,7 @@
     ".send{border:0;border-radius:10px;padding:0 14px;background:var(--accent);color:#fff;font-weight:600;cursor:pointer}" +
     ".send:disabled{opacity:.55;cursor:default}" +
     ".rate{display:flex;flex-wrap:wrap;align-items:center;gap:6px;margin-top:8px;font-size:13px;color:var(--muted);white-space:normal}" +
-    ".rate button{border:1px solid var(--line);background:var(--bg);border-radius:8px;padding:3px 8px;cursor:pointer;font-size:13px;line-height:1.4;display:inline-flex;align-items:center}" +
+    ".rate button{border:1px solid var(--line);background:var(--bg);border-radius:8px;padding:3px 8px;min-width:32px;min-height:28px;cursor:pointer;font-size:13px;line-height:1.4;display:inline-flex;align-items:center;justify-content:center}" +
     ".rate svg{width:16px;height:16px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}" +
     ".rate button[aria-pressed=true]{border-color:var(--accent);background:var(--soft)}" +
     ".note{display:flex;gap:6px;width:100%}.rate input{flex:1;min-width:0;font:inherit;font-size:13px;padding:4px 8px;border:1px solid var(--line);border-radius:8px;background:var(--bg);color:var(--fg)}" +
@@ -105,12 +113,14 @@
 
     var launcher = el("button", { class: "launcher", type: "button", "aria-label": title, "aria-expanded": "false", "aria-controls": "aa-panel" }, [icon("chat")]);
     var close = el("button", { class: "close", type: "button", "aria-label": "Close" }, ["\u00d7"]);
+    var renew = el("button", { class: "new", type: "button", "aria-label": "New conversation", title: "New conversation" }, ["New"]);
     var log = el("div", { class: "log", "aria-live": "polite" });
     var input = el("textarea", { rows: "1", placeholder: data.placeholder || "Ask about this article\u2026", "aria-label": "Your question" });
     var send = el("button", { class: "send", type: "submit" }, ["Send"]);
     var form = el("form", { class: "form" }, [input, send]);
     var panel = el("div", { class: "panel", id: "aa-panel", role: "dialog", "aria-label": title }, [
-      el("div", { class: "bar" }, inline ? [el("h2", {}, [title])] : [el("h2", {}, [title]), close]),
+      // inline on a page of its own (/embed), the title is the page's one h1
+      el("div", { class: "bar" }, inline ? [el(document.querySelector("h1") ? "h2" : "h1", {}, [title]), renew] : [el("h2", {}, [title]), renew, close]),
       log, form,
       el("p", { class: "foot" }, ["Answers quote the article; not medical advice."]),
     ]);
@@ -126,24 +136,65 @@
     }
     if (!inline) panel.hidden = true;
 
-    log.appendChild(el("p", { class: "intro" }, ["Ask a question; the answer quotes the article, with numbered sources."]));
-    var examples = (data.examples || "").split("|").map(function (q) { return q.trim(); }).filter(Boolean);
-    if (examples.length) {
-      log.appendChild(el("div", { class: "chips" }, examples.map(function (q) {
-        var chip = el("button", { class: "chip", type: "button" }, [q]);
-        chip.addEventListener("click", function () { ask(q); });
-        return chip;
-      })));
+    var intro = el("p", { class: "intro" }, ["Ask a question; the answer quotes the article, with numbered sources."]);
+    var chips = el("div", { class: "chips" });
+    function chip(q) {
+      var button = el("button", { class: "chip", type: "button" }, [q]);
+      button.addEventListener("click", function () { ask(q); });
+      return button;
     }
+    function showExamples(list) {
+      chips.textContent = "";
+      list.slice(0, 3).forEach(function (q) { if (typeof q === "string" && q.trim()) chips.appendChild(chip(q.trim())); });
+    }
+    var examples = (data.examples || "").split("|").map(function (q) { return q.trim(); }).filter(Boolean);
+    var examplesAsked = false;
+    function loadExamples() { // none listed on the tag: three from the article's headings, once
+      if (examples.length || examplesAsked || data.examples === "none") return;
+      examplesAsked = true;
+      fetch(base + "/api/examples", { credentials: "omit" }).then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (body) { if (body && Array.isArray(body.examples)) showExamples(body.examples); }).catch(function () {});
+    }
+    showExamples(examples);
 
     var history = [];
+    var turns = []; // answered turns as shown: {q, body}, for the next page load
     var busy = false;
 
+    function save() {
+      try { sessionStorage.setItem(KEY, JSON.stringify({ history: history, turns: turns.slice(-KEPT) })); } catch (e) {}
+    }
+    function restore() {
+      var saved = null;
+      try { saved = JSON.parse(sessionStorage.getItem(KEY) || "null"); } catch (e) {}
+      if (!saved || !Array.isArray(saved.turns)) return;
+      history = Array.isArray(saved.history) ? saved.history.slice(-HISTORY) : [];
+      saved.turns.forEach(function (t) {
+        if (!t || typeof t.q !== "string" || !t.body || typeof t.body !== "object") return;
+        turns.push(t);
+        bubble("user", [t.q]);
+        showAnswer(bubble("bot", []), t.body, false);
+      });
+    }
+    function reset() {
+      history = [];
+      turns = [];
+      try { sessionStorage.removeItem(KEY); } catch (e) {}
+      log.textContent = "";
+      log.appendChild(intro);
+      log.appendChild(chips);
+      input.value = "";
+      input.focus();
+    }
+
+    var phone = window.matchMedia ? window.matchMedia("(max-width: 480px)") : { matches: false };
     function setOpen(open, quiet) {
       if (inline) return;
-      if (open) showFreshness();
+      if (open) { showFreshness(); loadExamples(); }
       panel.hidden = !open;
       launcher.setAttribute("aria-expanded", String(open));
+      if (open && phone.matches) panel.setAttribute("aria-modal", "true");
+      else panel.removeAttribute("aria-modal");
       if (!quiet) (open ? input : launcher).focus();
     }
 
@@ -172,17 +223,32 @@
       return el("li", {}, [link, quote]);
     }
 
-    function showAnswer(node, body) {
+    // The answer's text with each [n] a link to its source: one click to check a quote.
+    function linkedText(text, cites) {
+      var hrefs = {};
+      cites.forEach(function (c) { var h = safeHref(String(c.url || "")); if (h) hrefs[String(c.n)] = h; });
+      var parts = text.split(/(\[\d+\])/);
+      return parts.map(function (part) {
+        var n = /^\[(\d+)\]$/.exec(part);
+        if (!n || !hrefs[n[1]]) return document.createTextNode(part);
+        return el("a", { class: "ref", href: hrefs[n[1]], target: "_blank", rel: "noopener", "aria-label": "Source " + n[1] }, [part]);
+      });
+    }
+
+    function showAnswer(node, body, fresh) {
       node.textContent = "";
       node.removeAttribute("aria-label");
       // a follow-up read in context says what it was taken to be about, so a wrong guess shows
       if (typeof body.about === "string" && body.about) node.appendChild(el("p", { class: "about" }, ["About " + body.about]));
-      node.appendChild(document.createTextNode(String(body.answer || "")));
-      var cites = Array.isArray(body.citations) ? body.citations : [];
-      if (cites.length) node.appendChild(el("ol", { class: "cites" }, cites.map(citation)));
+      var cites = Array.isArray(body.citations) ? body.citations.filter(function (c) { return c && typeof c === "object"; }) : [];
+      linkedText(String(body.answer || ""), cites).forEach(function (part) { node.appendChild(part); });
+      // only the sources the answer quotes: a related passage with a highlight would read as evidence
+      var quoted = cites.filter(function (c) { return c.quoted !== false; });
+      if (quoted.length) node.appendChild(el("ol", { class: "cites" }, quoted.map(citation)));
       if (typeof body.question_id === "string") node.appendChild(rating(body.question_id));
+      var next = fresh && Array.isArray(body.suggestions) ? body.suggestions.filter(function (q) { return typeof q === "string"; }) : [];
+      if (next.length) node.appendChild(el("div", { class: "chips next", role: "group", "aria-label": "Ask next" }, next.slice(0, 3).map(chip)));
     }
-
     // Thumbs under an answer -> POST /api/feedback; after a thumbs-down, an optional comment.
     function rating(questionId) {
       var up = el("button", { type: "button", "aria-label": "Helpful", "aria-pressed": "false" }, [icon("up")]);
@@ -224,10 +290,81 @@
       return row;
     }
 
-    function showError(node, message) {
+    // What went wrong, in the reader's words; `code` is the server's machine code when it sent one.
+    var MESSAGES = {
+      too_large: "That question is too long; please shorten it.",
+      bad_request: "Please type a question about the article.",
+      unavailable: "The assistant is busy or restarting; please try again in a moment.",
+      internal: "Something went wrong on the assistant's side; please try again.",
+      offline: "You seem to be offline. Check your connection and try again.",
+      unreachable: "The assistant can't be reached right now; please try again in a moment.",
+      not_allowed: "This site isn't allowed to use the assistant yet.",
+    };
+    function codeOf(r) {
+      if (typeof r.body.code === "string") return r.body.code;
+      if (r.status === 429) return "rate_limited";
+      if (r.status === 413) return "too_large";
+      if (r.status === 400 || r.status === 422) return "bad_request";
+      if (r.status === 502 || r.status === 503 || r.status === 504) return "unavailable";
+      return "internal";
+    }
+    function waitOf(r) { // Retry-After when CORS lets us read it, else the "in N s" of the message
+      var seconds = Number(r.retryAfter);
+      if (!(seconds > 0)) {
+        var m = /in (\d+) ?s\b/.exec(String(r.body.error || ""));
+        seconds = m ? Number(m[1]) : 30;
+      }
+      return Math.min(Math.ceil(seconds), 3600);
+    }
+
+    // A failed question: the message, the question back in the box, and a Retry button.
+    function showError(node, asked, question, code, wait) {
       node.className = "msg error";
       node.removeAttribute("aria-label");
-      node.textContent = message;
+      node.setAttribute("role", "alert");
+      node.textContent = "";
+      var text = document.createTextNode("");
+      var retry = el("button", { type: "button" }, ["Retry"]);
+      node.appendChild(text);
+      node.appendChild(retry);
+      function again() {
+        if (busy) return;
+        node.remove();
+        asked.remove();
+        if (input.value.trim() === question) input.value = "";
+        ask(question);
+      }
+      retry.addEventListener("click", again);
+      if (code === "rate_limited") {
+        var left = wait;
+        retry.disabled = true;
+        var tick = function () {
+          if (!node.isConnected) return;
+          if (left <= 0) {
+            text.textContent = "You can ask again now.";
+            retry.disabled = false;
+            return;
+          }
+          text.textContent = "Too many questions right now; try again in " + left + " s.";
+          left -= 1;
+          setTimeout(tick, 1000);
+        };
+        tick();
+      } else {
+        text.textContent = MESSAGES[code] || MESSAGES.internal;
+      }
+      if (!input.value.trim()) { input.value = question; fit(); } // nothing typed is lost
+    }
+
+    // fetch() rejected: offline, the server down, or (page online, server up) CORS refused this origin.
+    function whyUnreachable() {
+      if (navigator.onLine === false) return Promise.resolve("offline");
+      if (base === location.origin) return Promise.resolve("unreachable"); // same origin: CORS can't be why
+      return fetch(base + "/healthz", { mode: "no-cors", cache: "no-store", credentials: "omit" }).then(function () {
+        console.error("Article assistant: this page's origin, " + location.origin + ", may not call " + base +
+          ". Add it to ASSISTANT_ALLOWED_ORIGINS on the assistant's server.");
+        return "not_allowed";
+      }, function () { return "unreachable"; });
     }
 
     function ask(question) {
@@ -235,6 +372,8 @@
       if (!question || busy) return;
       busy = true;
       send.disabled = true;
+      var old = log.querySelectorAll(".next");
+      for (var i = 0; i < old.length; i++) old[i].remove(); // only the newest answer offers follow-ups
       var asked = bubble("user", [question]);
       var pending = bubble("bot", ["\u2026"]);
       pending.setAttribute("aria-label", "Looking in the article");
@@ -246,22 +385,27 @@
         credentials: "omit",
       })
         .then(function (res) {
-          return res.json().then(
-            function (body) { return { ok: res.ok, status: res.status, body: body || {} }; },
-            function () { return { ok: false, status: res.status, body: {} }; }
-          );
+          var answer = function (body) {
+            return { ok: res.ok, status: res.status, body: body && typeof body === "object" ? body : {}, retryAfter: res.headers.get("retry-after") };
+          };
+          return res.json().then(answer, function () { return answer({}); });
+        }, function () {
+          return whyUnreachable().then(function (code) { return { ok: false, code: code, body: {} }; });
         })
         .then(function (r) {
           if (!r.ok) {
-            showError(pending, typeof r.body.error === "string" ? r.body.error : "The assistant could not answer (HTTP " + r.status + ").");
+            var code = r.code || codeOf(r);
+            showError(pending, asked, question, code, code === "rate_limited" ? waitOf(r) : 0);
             return;
           }
-          showAnswer(pending, r.body);
+          showAnswer(pending, r.body, true);
           history.push({ role: "user", content: question }, { role: "assistant", content: String(r.body.answer || "") });
           history = history.slice(-HISTORY);
+          turns.push({ q: question, body: r.body });
+          save();
         })
         .catch(function () {
-          showError(pending, "Could not reach the assistant. Check your connection and try again.");
+          showError(pending, asked, question, "internal", 0);
         })
         .then(function () {
           busy = false;
@@ -294,22 +438,36 @@
       if (e.key === "Escape" && !inline) {
         e.stopPropagation();
         setOpen(false);
+      } else if (e.key === "Tab" && !inline && phone.matches) { // full screen on a phone: focus stays inside
+        var items = Array.prototype.filter.call(panel.querySelectorAll("button,a[href],textarea,input"), function (x) {
+          return !x.disabled && x.getClientRects().length;
+        });
+        if (!items.length) return;
+        var first = items[0], last = items[items.length - 1], active = shadow.activeElement;
+        if (e.shiftKey && (active === first || items.indexOf(active) < 0)) { e.preventDefault(); last.focus(); }
+        else if (!e.shiftKey && (active === last || items.indexOf(active) < 0)) { e.preventDefault(); first.focus(); }
       }
     });
     launcher.addEventListener("click", function () { setOpen(panel.hidden); });
     close.addEventListener("click", function () { setOpen(false); });
+    renew.addEventListener("click", reset);
 
     var style = el("style", {}, [STYLES]);
     shadow.appendChild(style);
     if (!inline) root.appendChild(launcher);
     root.appendChild(panel);
     shadow.appendChild(root);
-    // Inline mode sits where the tag is (if that is in the body); the launcher floats.
+    log.appendChild(intro);
+    log.appendChild(chips);
+    restore();
+    // Inline mode sits where the tag is (if that is in the body). The floating launcher goes
+    // first in the body, so it comes early in the tab order, not after the whole page.
     var parent = script.parentNode;
     if (inline && parent && parent !== document.head && document.body.contains(parent)) parent.insertBefore(host, script);
-    else document.body.appendChild(host);
+    else if (inline) document.body.appendChild(host);
+    else document.body.insertBefore(host, document.body.firstChild);
     if (data.open === "true") setOpen(true, true); // opened, but without stealing focus on load
-    if (inline) showFreshness();
+    if (inline) { showFreshness(); loadExamples(); }
   }
 
   if (document.body) mount();

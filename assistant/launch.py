@@ -1,0 +1,95 @@
+"""Starting the server: the port is bound first (a port in use is one line naming
+ASSISTANT_PORT, said before ten seconds go on loading), then the app is built and
+served on that socket, and one line names the URL once the port accepts connections
+and the model is loaded. Only warnings, and our own INFO lines, reach the log.
+"""
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import socket
+import sys
+
+from .errors import AssistantError
+from .settings import Settings
+
+
+class PortUnavailable(AssistantError):
+    """The configured host/port can't be listened on."""
+
+
+def listen(host: str, port: int, backlog: int) -> socket.socket:
+    """A listening socket on host:port, or PortUnavailable saying which setting to change."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a port in TIME_WAIT is free
+    try:
+        sock.bind((host, port))
+        sock.listen(backlog)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortUnavailable(f"port {port} is in use; stop what is using it, or set ASSISTANT_PORT (or --port) "
+                                  "to a free port") from None
+        raise PortUnavailable(f"can't listen on {host}:{port} ({exc.strerror}); check ASSISTANT_HOST and ASSISTANT_PORT") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+class _OursAndWarnings(logging.Filter):
+    """Third-party libraries log INFO and DEBUG (faiss's "Loading faiss with AVX512
+    support", bm25s's index builds); a reader's server log keeps only its own."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name.split(".")[0] == "assistant"
+
+
+def quiet_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_OursAndWarnings())
+
+
+def serve(settings: Settings | None = None) -> None:
+    """Bind, build the app, serve under uvicorn with the connection limits of
+    connections.py; print "serving on URL (…)" once, when it is ready."""
+    import uvicorn
+
+    from .connections import (ACCEPT_BATCH, ConnectionLimits, DropReport, raise_open_files_limit, server_config,
+                              summarise_connection_errors)
+    from .live import LiveAssistant
+    from .web import check_limits, create_app
+
+    quiet_logging()
+    settings = settings or Settings.from_env()
+    check_limits(settings)  # a mistyped limit is one line before anything loads
+    open_files = raise_open_files_limit()
+    limits = ConnectionLimits.within(open_files, settings.max_connections, settings.request_timeout)
+    report = DropReport()
+    summarise_connection_errors(report)
+    sock = listen(settings.host, settings.port, ACCEPT_BATCH)
+    live = LiveAssistant(settings)
+    app = create_app(settings, live)
+    ready = live.model_ready
+    shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    url = f"http://{shown_host}:{settings.port}"
+    line = f"serving on {url} (open-files limit {open_files}, up to {limits.max_connections} connections)"
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets=None):
+            await super().startup(sockets=sockets)
+            if not self.should_exit:
+                asyncio.get_running_loop().create_task(announce(self))
+
+    async def announce(server) -> None:
+        await asyncio.to_thread(ready.wait)  # requests are served meanwhile; the line means "ready"
+        if not server.should_exit:
+            print(line, flush=True)
+
+    config = server_config(app, settings.host, settings.port, limits, report)
+    try:
+        Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+        sys.stdout.flush()

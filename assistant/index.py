@@ -192,6 +192,7 @@ def is_current(index_dir: Path, corpus_dir: Path, model: str) -> bool:
         return False
     return (
         manifest.format_version == FORMAT_VERSION
+        and all(kind in manifest.file_sizes and kind in manifest.file_sha256 for kind in DATA_FILES)
         and manifest.model == model
         and manifest.corpus_fingerprint == fingerprint(corpus_dir)
     )

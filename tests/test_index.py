@@ -319,6 +319,16 @@ def test_an_index_of_another_format_version_is_a_mismatch(built, index_dir):
         index_store.load(index_dir, FakeEmbedder.model_id)
 
 
+
+def test_a_manifest_without_file_sizes_and_hashes_is_rebuilt_not_trusted(built, corpus_dir, index_dir, fake_embedder):
+    assert index_store.is_current(index_dir, corpus_dir, fake_embedder.model_id)
+    manifest = _manifest(index_dir)
+    del manifest["file_sizes"], manifest["file_sha256"]  # written before they were recorded
+    (index_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert not index_store.is_current(index_dir, corpus_dir, fake_embedder.model_id)
+    index_store.build(corpus_dir, index_dir, fake_embedder)
+    assert index_store.load(index_dir, fake_embedder.model_id).passages
+
 # --- damaged data files: named, with the fix, never a different answer ----------------
 
 

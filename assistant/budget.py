@@ -1,29 +1,32 @@
-"""A per-client question budget (the `limits` library's moving window) for handlers that
-answer the refusal themselves: the chat page says "try again in N s" in its own words,
-where the HTTP middleware (security.RateLimit) can only answer 429 to the request.
+"""A per-client question budget for handlers that answer the refusal themselves: the
+chat page says "try again in N s" in its own words, where the HTTP middleware
+(security.RateLimit) can only answer 429 to the request. It spends the same budget
+as /api/ask (same counters, same keys), so a reader has one limit, not one per page,
+and replicas on Redis share it.
 """
 from __future__ import annotations
 
-import math
-import time
-
 
 class Budget:
-    def __init__(self, rate: str):
-        """`rate` as in ASSISTANT_RATE_LIMIT: "30/minute;5/second"."""
+    def __init__(self, rate: str, counters=None, what: str = "questions"):
+        """`rate` as in ASSISTANT_RATE_LIMIT: "30/minute;5/second"; `counters` a
+        ratelimits.Counters (this process's own by default); `what` the budget's name,
+        as security.RateLimit names it ("questions" for /api/ask, "ratings" for
+        /api/feedback)."""
         from limits import parse_many
-        from limits.storage import MemoryStorage
-        from limits.strategies import MovingWindowRateLimiter
+
+        from .ratelimits import Counters
 
         self.items = parse_many(rate)
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.counters = counters or Counters()
+        self.what = what
 
     def wait(self, client: str) -> int:
-        """0 if `client` may ask now (the question is counted), else whole seconds to wait."""
+        """0 if `client` may go on now (this one is counted), else whole seconds to wait."""
+        keys = (self.what, client)  # security.RateLimit's keys
         for item in self.items:
-            if not self.limiter.hit(item, "chat", client):
-                reset = self.limiter.get_window_stats(item, "chat", client).reset_time
-                return max(1, math.ceil(reset - time.time()))
+            if not self.counters.hit(item, *keys):
+                return self.counters.retry_after(item, *keys)
         return 0
 
 

@@ -124,16 +124,18 @@ def limit_notice(wait: int) -> str:
     return f'<p role="alert">{escape(too_many(wait))}</p>'
 
 
-def chat_ui(live, settings: Settings, questions):
+def chat_ui(live, settings: Settings, questions, counters=None):
     """The Blocks app. `questions` (the question log) records each turn; thumbs become
-    its feedback."""
+    its feedback. `counters` (ratelimits.Counters) holds the question budget it shares
+    with /api/ask."""
     import gradio as gr
 
     from .question import readable
     from .questionlog import Feedback
     from .web import ask_recorded
 
-    budget = Budget(settings.rate_limit)
+    budget = Budget(settings.rate_limit, counters)
+    ratings = Budget(settings.feedback_rate_limit, counters, "ratings")  # /api/feedback's: thumbs anywhere share it
 
     def turn(message: str, shown: list, request):
         """One question: (box, chat, notice)."""
@@ -175,16 +177,19 @@ def chat_ui(live, settings: Settings, questions):
     def reset():
         return "", [], ""
 
-    def on_like(vote: gr.LikeData) -> None:
+    def on_like(vote: gr.LikeData, request: gr.Request) -> None:
         answered = Turn.parse(vote.value)  # the liked message names its own question
-        if vote.liked in (True, False) and answered and answered.question_id:
-            questions.feedback(Feedback(answered.question_id, vote.liked))
+        if vote.liked not in (True, False) or not answered or not answered.question_id:
+            return
+        if ratings.wait(request.client.host if request and request.client else "unknown"):
+            return  # over the ratings budget: dropped, as /api/feedback answers 429
+        questions.feedback(Feedback(answered.question_id, vote.liked))
 
     # Gradio injects its event data by the annotation's type; with postponed annotations
     # and a lazily imported gradio it can't resolve the string, so give it the class.
     ask_typed.__annotations__["request"] = gr.Request
     ask_picked.__annotations__.update(picked=gr.SelectData, request=gr.Request)
-    on_like.__annotations__["vote"] = gr.LikeData
+    on_like.__annotations__.update(vote=gr.LikeData, request=gr.Request)
 
     outline = outline_for(live.current.index)
     with gr.Blocks(title="Ask this article", fill_height=True, delete_cache=(SESSION_SECONDS, SESSION_SECONDS)) as demo:

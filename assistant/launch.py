@@ -58,8 +58,7 @@ def serve(settings: Settings | None = None) -> None:
 
     from .connections import (ACCEPT_BATCH, ConnectionLimits, DropReport, raise_open_files_limit, server_config,
                               summarise_connection_errors)
-    from .live import LiveAssistant
-    from .web import check_limits, create_app
+    from .web import check_limits, create_app, open_live
 
     quiet_logging()
     settings = settings or Settings.from_env()
@@ -69,7 +68,7 @@ def serve(settings: Settings | None = None) -> None:
     report = DropReport()
     summarise_connection_errors(report)
     sock = listen(settings.host, settings.port, ACCEPT_BATCH)
-    live = LiveAssistant(settings)
+    live = open_live(settings)
     app = create_app(settings, live)
     ready = live.model_ready
     shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host

@@ -23,27 +23,28 @@ def ask_recorded(assistant, questions, question: str, history, channel: str):
     return answer, questions.record(answer, time.perf_counter() - started, channel)
 
 
+def open_live(settings: Settings):
+    """The LiveAssistant the server answers from: built if need be, except on a replica,
+    which only loads what the builder wrote."""
+    from .errors import IndexNotFound
+    from .live import LiveAssistant
+
+    try:
+        return LiveAssistant(settings, build=not settings.replica)
+    except IndexNotFound as exc:
+        raise IndexNotFound(f"{exc} (a replica never builds one)" if settings.replica else str(exc)) from None
+
+
 def create_app(settings: Settings | None = None, live=None):
     """The whole server. `live` (a LiveAssistant) is made from `settings` when not given."""
     import os
 
-    from .errors import IndexNotFound
-    from .live import LiveAssistant
-
     settings = settings or Settings.from_env()
     check_limits(settings)  # a mistyped limit stops the start, before the model loads
-    if settings.replica and settings.watch_corpus:
-        from .errors import InvalidArgument
-
-        raise InvalidArgument("a replica never builds, so it can't watch the corpus: run `assistant watch` "
-                              "where the index is written, and start the replica without --watch/ASSISTANT_WATCH")
     # No telemetry or version check from Gradio: read when a Blocks is made, and the
     # server must make no outside call (the env var, not an argument, covers every page).
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-    try:
-        live = live or LiveAssistant(settings, build=not settings.replica)  # a replica only loads what the builder wrote
-    except IndexNotFound as exc:
-        raise IndexNotFound(f"{exc} (a replica never builds one)" if settings.replica else str(exc)) from None
+    live = live or open_live(settings)
 
     import gradio as gr
     from fastapi import Body, Header, HTTPException, Query, Request
@@ -170,7 +171,7 @@ def create_app(settings: Settings | None = None, live=None):
     closed = {"ssr_mode": False, "footer_links": [], "run_history": False, "enable_monitoring": False,
               "mcp_server": False, "pwa": False, "max_file_size": 1}  # nothing of Gradio's that we don't use
     app = gr.mount_gradio_app(app, dashboard, path="/insights", css=INSIGHTS_CSS, **closed)  # before "/"
-    demo = chat_ui(live, settings, questions)
+    demo = chat_ui(live, settings, questions, counters)
     demo.queue(max_size=64, api_open=False, default_concurrency_limit=4)
     app = gr.mount_gradio_app(app, demo, path="/", css=CHAT_CSS, head=CHAT_HEAD, **closed)
     live.load_model_in_background()
@@ -188,8 +189,10 @@ def follow_ups(assistant, answer, history) -> list[str]:
 
 
 def check_limits(settings: Settings) -> None:
-    """InvalidArgument naming the setting when a rate or a trusted proxy can't be read."""
+    """InvalidArgument naming the setting when a rate, a trusted proxy or the replica's
+    settings can't be used."""
     from . import proxies
+    from .errors import InvalidArgument
     from .ratelimits import checked_storage
     from .security import checked_rate
 
@@ -198,6 +201,9 @@ def check_limits(settings: Settings) -> None:
     checked_rate("ASSISTANT_LOGIN_RATE_LIMIT", settings.login_rate_limit)
     checked_storage(settings.rate_limit_storage)
     proxies.checked(settings.trusted_proxies)
+    if settings.replica and settings.watch_corpus:
+        raise InvalidArgument("a replica never builds, so it can't watch the corpus: run `assistant watch` "
+                              "where the index is written, and start the replica without --watch/ASSISTANT_WATCH")
 
 
 def harden(app, settings: Settings, logins=None, pages: dict | None = None, counters=None):

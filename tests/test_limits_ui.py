@@ -44,18 +44,17 @@ def test_loading_pages_the_health_check_and_static_files_use_up_no_question(serv
 
 
 def test_a_spent_budget_in_the_chat_says_when_to_try_again_and_keeps_the_question(server, page):
+    with httpx.Client(base_url=server) as client:  # one budget: questions on the API spend the chat's too
+        while client.get("/api/ask", params={"q": "What is elastin?"}).status_code != 429:
+            pass
     page.goto(server)
     box = page.locator("#question textarea")
-    for n in range(1, LIMIT + 1):
-        box.fill(f"What is collagen? ({n})")
-        box.press("Enter")
-        expect(page.locator("#chat .message-row.bot-row")).to_have_count(n, timeout=30_000)
     box.fill("Does sunscreen help?")
     box.press("Enter")
     expect(page.locator("#notice")).to_contain_text(WAIT, timeout=30_000)
     expect(page.get_by_role("alert")).to_contain_text("Too many questions right now")
     expect(box).to_have_value("Does sunscreen help?")
-    expect(page.locator("#chat .message-row.bot-row")).to_have_count(LIMIT)  # no error pill, nothing added
+    expect(page.locator("#chat .message-row")).to_have_count(0)  # no error pill, nothing added
     before = page.locator("#notice").inner_text().strip()
     expect(page.locator("#notice")).not_to_have_text(before, timeout=5_000)  # it counts down
     expect(page.locator("#notice")).to_contain_text(WAIT)

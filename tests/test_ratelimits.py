@@ -26,6 +26,22 @@ def redis_url():
         yield redis.url
 
 
+def test_questions_asked_in_the_chat_and_on_the_api_spend_one_budget():
+    from starlette.responses import PlainTextResponse
+    from starlette.testclient import TestClient
+
+    from assistant.budget import Budget
+    from assistant.security import RateLimit
+
+    counters = Counters()
+    chat = Budget("3/minute", counters)
+    api = TestClient(RateLimit(PlainTextResponse("answered"), "3/minute", counters=counters))
+    assert [chat.wait("testclient"), chat.wait("testclient")] == [0, 0]  # two questions in the chat
+    assert [api.get("/api/ask").status_code for _ in range(2)] == [200, 429]  # leave one for the API
+    assert chat.wait("testclient") > 0  # and none for the chat
+    assert chat.wait("reader next door") == 0
+
+
 def test_memory_counters_are_per_process_by_default():
     here, there = Counters(), Counters()
     assert [here.hit(FIVE, "client", "a") for _ in range(6)] == [True] * 5 + [False]

@@ -3,7 +3,9 @@
 Layout of the index folder: `manifest.json` is the commit point; it names the data
 files of its version (`passages-V.jsonl`, `vectors-V.faiss`, `sentences-V.npy`),
 which are written first under new names. A crash before the manifest is replaced
-leaves the previous version whole; files of older versions are removed after.
+leaves the previous version whole; files of older versions are removed after. The ONNX
+export the vectors were encoded with (`encoder-KEY.onnx`, named by `encoder`) lives
+here too, so a server encodes questions exactly as the index was built.
 """
 from __future__ import annotations
 
@@ -46,6 +48,7 @@ class Manifest:
     passage_hashes: tuple[str, ...]
     files: dict
     probe_evidence: float = 0.0  # median evidence of off-topic probe questions (calibrate.py)
+    encoder: str = ""  # the ONNX export beside the index that encoded it ("": torch)
 
     @classmethod
     def from_json(cls, raw: dict) -> "Manifest":
@@ -56,6 +59,7 @@ class Manifest:
                 and type(manifest.format_version) is int and type(manifest.documents) is int
                 and all(isinstance(h, str) for h in manifest.passage_hashes)
                 and type(manifest.probe_evidence) in (int, float)
+                and isinstance(manifest.encoder, str) and "/" not in manifest.encoder
                 and all(isinstance(k, str) and isinstance(v, str) and "/" not in v for k, v in manifest.files.items())):
             raise TypeError("manifest fields have the wrong types")
         return manifest
@@ -141,6 +145,15 @@ def load(index_dir: Path, model: str | None = None) -> Index:
     return Index(index_dir, manifest, passages, vectors, sentence_vectors, rows)
 
 
+def encoder_file(index_dir: Path) -> Path | None:
+    """The ONNX export the index in `index_dir` was encoded with, if it has one on disk."""
+    try:
+        name = _read_manifest(index_dir).encoder
+    except (IndexNotFound, IndexCorrupt):
+        return None
+    return index_dir / name if name and (index_dir / name).is_file() else None
+
+
 def is_current(index_dir: Path, corpus_dir: Path, model: str) -> bool:
     """True when the index exists, reads, and was built from this corpus with this model."""
     try:
@@ -199,9 +212,15 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
             n = len(previous.passages)
             return BuildReport(n, 0, n, 0, time.perf_counter() - started, len(documents), False, tuple(skipped))
         passages = passages_of_all(documents, embedder.fits)
+        placed = getattr(embedder, "place_export", None)
+        encoder = placed(index_dir) if placed else ""
+        if previous and previous.manifest.encoder and encoder and previous.manifest.encoder != encoder:
+            previous_vectors_usable = False  # another export: maybe another model under the same name
+        else:
+            previous_vectors_usable = previous is not None
 
         stored: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        if previous:
+        if previous_vectors_usable:
             old_vectors = previous.passage_vectors()
             for i, p in enumerate(previous.passages):
                 stored[p.hash] = (old_vectors[i], previous.sentence_vectors_of(i))
@@ -233,9 +252,11 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
         _write_atomic(index_dir / files["sentences"], lambda h: np.save(h, sentence_vectors, allow_pickle=False))
         _pause("written")
         manifest = Manifest(FORMAT_VERSION, version, embedder.model_id, int(dim), corpus_print, built_at,
-                            len(documents), tuple(p.hash for p in passages), files, probe_evidence)
+                            len(documents), tuple(p.hash for p in passages), files, probe_evidence, encoder)
         _write_atomic(index_dir / MANIFEST, lambda h: h.write(json.dumps(asdict(manifest), indent=1).encode()))
-        _remove_stale(index_dir, keep=set(files.values()) | set(previous.manifest.files.values() if previous else ()))
+        kept = {*files.values(), encoder, *(previous.manifest.files.values() if previous else ()),
+                previous.manifest.encoder if previous else ""}
+        _remove_stale(index_dir, keep=kept)
 
         current = {p.hash for p in passages}
         removed = len({p.hash for p in previous.passages} - current) if previous else 0
@@ -299,6 +320,6 @@ def _passage_record(p: Passage) -> dict:
 def _remove_stale(index_dir: Path, keep: set[str]) -> None:
     """Delete data files of versions older than the previous one, and crashed-build leftovers."""
     for path in index_dir.iterdir():
-        is_data = path.name.startswith(("passages-", "vectors-", "sentences-"))
+        is_data = path.name.startswith(("passages-", "vectors-", "sentences-", "encoder-"))
         if (is_data and path.name not in keep) or path.name.endswith(".tmp"):
             path.unlink(missing_ok=True)

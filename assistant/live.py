@@ -26,6 +26,7 @@ class LiveAssistant:
     def __init__(self, settings: Settings, embedder: Embedder | None = None, build: bool = True):
         self.settings = settings
         self.embedder = embedder or Embedder(settings.model)
+        self.embedder.use_export(index_store.encoder_file(settings.index_dir))  # torch-free, no re-hashing
         self._current = Assistant.load(settings, embedder=self.embedder, build=build)
         self._current.warm_up()
         self._swap_lock = threading.Lock()

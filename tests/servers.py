@@ -31,6 +31,13 @@ def free_port() -> int:
 def app_server(root: Path, corpus: Path | None = None, **env: str):
     """`python app.py` with its own corpus copy and index under `root`; yields its base URL.
     Extra keyword arguments become environment variables (e.g. ASSISTANT_ALLOWED_ORIGINS)."""
+    with app_process(root, corpus, **env) as (base, _):
+        yield base
+
+
+@contextmanager
+def app_process(root: Path, corpus: Path | None = None, **env: str):
+    """`app_server`, yielding (base URL, the server's Popen)."""
     root.mkdir(parents=True, exist_ok=True)
     if not (root / "corpus").exists():
         shutil.copytree(corpus or PROJECT / "corpus", root / "corpus")
@@ -65,7 +72,7 @@ def app_server(root: Path, corpus: Path | None = None, **env: str):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"server not healthy in 120 s: {log_path.read_text()[-3000:]}")
             time.sleep(0.3)
-        yield base
+        yield base, process
     finally:
         process.terminate()
         try:

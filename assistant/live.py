@@ -33,12 +33,8 @@ class LiveAssistant:
         self._stop = threading.Event()
         self.last_error: str | None = None
 
-    def load_model_in_background(self) -> None:
-        """Load the model now rather than on the first question. Call it once the server's
-        own imports are done: loading beside gradio's import slowed both (GIL, 2 cores)."""
-        threading.Thread(target=self._load_model, name="model-loader", daemon=True).start()
-
-    def _load_model(self) -> None:
+    def load_model(self) -> None:
+        """Load the model now rather than on the first question (ONNX: about half a second)."""
         try:
             self.embedder.encode(["warm up"])
         except AssistantError as exc:  # the first question will report it

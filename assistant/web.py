@@ -126,18 +126,19 @@ def chat_ui(live, settings: Settings, questions):
     return demo
 
 
-def create_app(settings: Settings | None = None, live=None):
-    """The whole server. `live` (a LiveAssistant) is made from `settings` when not given."""
+def create_app(settings: Settings | None = None, live=None, pages_later: bool = False):
+    """The whole server. `live` (a LiveAssistant) is made from `settings` when not given.
+    With `pages_later`, the Gradio pages are imported and mounted once the server runs
+    (pages.py), so the API answers seconds earlier."""
     from .live import LiveAssistant
 
     settings = settings or Settings.from_env()
     live = live or LiveAssistant(settings)
+    live.load_model()  # now, so the first reader doesn't wait for it
 
-    import gradio as gr
     from fastapi import Body, FastAPI, Header, HTTPException, Query
     from fastapi.responses import HTMLResponse, JSONResponse
 
-    from .dashboard import insights_ui
     from .errors import AssistantError, IndexBusy
     from .questionlog import Feedback, open_log
     from .security import is_owner
@@ -207,7 +208,8 @@ def create_app(settings: Settings | None = None, live=None):
         assistant = live.current
         manifest = assistant.index.manifest
         health = {"status": "ok", "index_version": manifest.version, "built_at": manifest.built_at,
-                  "articles": manifest.documents, "passages": len(assistant.index.passages)}
+                  "articles": manifest.documents, "passages": len(assistant.index.passages),
+                  "pages": pages.state if pages else "ready"}
         if live.last_error:
             health["index_problem"] = live.last_error  # serving the last good index meanwhile
         return health
@@ -220,14 +222,27 @@ def create_app(settings: Settings | None = None, live=None):
         return HTMLResponse(page)
 
     add_widget_routes(app, settings)
-    dashboard = insights_ui(settings, lambda texts: live.current.embedder.encode(texts), questions,
-                            lambda: live.current.index.passages)
-    dashboard.queue(max_size=16, api_open=False, default_concurrency_limit=1)
-    app = gr.mount_gradio_app(app, dashboard, path="/insights", ssr_mode=False, footer_links=[])  # before "/"
-    demo = chat_ui(live, settings, questions)
-    demo.queue(max_size=64, api_open=False, default_concurrency_limit=4)
-    app = gr.mount_gradio_app(app, demo, path="/", ssr_mode=False, footer_links=[], css=CSS)
-    live.load_model_in_background()
+
+    def mount_pages(app) -> None:
+        import gradio as gr
+
+        from .dashboard import insights_ui
+
+        dashboard = insights_ui(settings, lambda texts: live.current.embedder.encode(texts), questions,
+                                lambda: live.current.index.passages)
+        dashboard.queue(max_size=16, api_open=False, default_concurrency_limit=1)
+        gr.mount_gradio_app(app, dashboard, path="/insights", ssr_mode=False, footer_links=[])  # before "/"
+        demo = chat_ui(live, settings, questions)
+        demo.queue(max_size=64, api_open=False, default_concurrency_limit=4)
+        gr.mount_gradio_app(app, demo, path="/", ssr_mode=False, footer_links=[], css=CSS)
+
+    if pages_later:
+        from .pages import LatePages
+
+        pages = LatePages(app, mount_pages)
+    else:
+        pages = None
+        mount_pages(app)
     return harden(app, settings)
 
 
@@ -256,4 +271,4 @@ def serve(settings: Settings | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = settings or Settings.from_env()
     print(f"serving on http://{settings.host}:{settings.port}", flush=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(create_app(settings, pages_later=True), host=settings.host, port=settings.port, log_level="warning")

@@ -37,7 +37,8 @@ def app_server(root: Path, corpus: Path | None = None, **env: str):
 
 @contextmanager
 def app_process(root: Path, corpus: Path | None = None, **env: str):
-    """`app_server`, yielding (base URL, the server's Popen)."""
+    """`app_server`, yielding (base URL, the server's Popen) once the API answers and
+    the chat page is mounted (the server imports gradio after it starts)."""
     root.mkdir(parents=True, exist_ok=True)
     if not (root / "corpus").exists():
         shutil.copytree(corpus or PROJECT / "corpus", root / "corpus")
@@ -62,10 +63,11 @@ def app_process(root: Path, corpus: Path | None = None, **env: str):
             if process.poll() is not None:
                 raise RuntimeError(f"server exited: {log_path.read_text()[-3000:]}")
             try:
-                status = httpx.get(f"{base}/healthz", timeout=2).status_code
+                health = httpx.get(f"{base}/healthz", timeout=2)
+                status = health.status_code
             except httpx.HTTPError:
                 status = None
-            if status == 200:
+            if status == 200 and health.json().get("pages") in ("ready", "failed"):
                 break
             if status is not None and status >= 500:
                 raise RuntimeError(f"server answers {status}: {log_path.read_text()[-3000:]}")

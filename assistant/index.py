@@ -75,6 +75,7 @@ class Index:
     faiss: object
     sentence_vectors: np.ndarray
     sentence_rows: tuple[int, ...]  # first sentence row of each passage
+    lexical: tuple | None = None  # the saved BM25 indexes (lexical.py); None: built at warm-up
 
     def passage_vectors(self) -> np.ndarray:
         return self.faiss.reconstruct_n(0, self.faiss.ntotal)
@@ -142,7 +143,19 @@ def load(index_dir: Path, model: str | None = None) -> Index:
     rows = _sentence_rows(passages)
     if sentence_vectors.dtype != np.float32:
         raise IndexCorrupt(f"index sentence vectors in {index_dir} are {sentence_vectors.dtype}, not float32; {FIX}")
-    return Index(index_dir, manifest, passages, vectors, sentence_vectors, rows)
+    return Index(index_dir, manifest, passages, vectors, sentence_vectors, rows, _load_lexical(index_dir, manifest))
+
+
+def _load_lexical(index_dir: Path, manifest: Manifest) -> tuple | None:
+    """The saved BM25 indexes, or None for an index built before they were saved."""
+    from . import lexical
+
+    if "lexical" not in manifest.files:
+        return None
+    try:
+        return lexical.load(index_dir / manifest.files["lexical"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexCorrupt(f"index BM25 files in {index_dir} are unreadable ({type(exc).__name__}); {FIX}") from None
 
 
 def encoder_file(index_dir: Path) -> Path | None:
@@ -241,7 +254,7 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
         flat = vector_index(dim, len(vectors))
         flat.add(vectors)
         _pause("embedded")
-        probe_evidence = _calibrate(index_dir, passages, flat, sentence_vectors, embedder)
+        probe_evidence, retriever = _calibrate(index_dir, passages, flat, sentence_vectors, embedder)
 
         built_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
@@ -250,6 +263,11 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
             (json.dumps(_passage_record(p), ensure_ascii=False) + "\n").encode() for p in passages))
         _write_atomic(index_dir / files["vectors"], lambda h: h.write(faiss.serialize_index(flat).tobytes()))
         _write_atomic(index_dir / files["sentences"], lambda h: np.save(h, sentence_vectors, allow_pickle=False))
+        if passages:  # BM25 as calibration built it, so loading never rebuilds it
+            from . import lexical
+
+            files["lexical"] = f"lexical-{version}"
+            lexical.save(index_dir / files["lexical"], retriever.lexical_indexes())
         _pause("written")
         manifest = Manifest(FORMAT_VERSION, version, embedder.model_id, int(dim), corpus_print, built_at,
                             len(documents), tuple(p.hash for p in passages), files, probe_evidence, encoder)
@@ -277,14 +295,15 @@ def _sentence_rows(passages) -> tuple[int, ...]:
     return tuple(int(x) for x in np.concatenate([[0], np.cumsum(counts)[:-1]])) if counts else ()
 
 
-def _calibrate(index_dir: Path, passages: list[Passage], vectors, sentence_vectors: np.ndarray, embedder) -> float:
-    """Ask the new index the bundled off-topic probes (see calibrate.py), before it is written."""
+def _calibrate(index_dir: Path, passages: list[Passage], vectors, sentence_vectors: np.ndarray, embedder):
+    """Ask the new index the bundled off-topic probes (see calibrate.py), before it is
+    written: (their median evidence, the draft's Retriever, whose BM25 is then built)."""
     from .calibrate import probe_evidence
     from .retrieve import Retriever
 
     draft = Index(index_dir, None, tuple(passages), vectors, sentence_vectors, _sentence_rows(passages))
     retriever = Retriever(draft)
-    return round(probe_evidence(retriever, embedder, retriever.paragraph), 4)
+    return round(probe_evidence(retriever, embedder, retriever.paragraph), 4), retriever
 
 
 def _pause(stage: str, first=None) -> None:
@@ -319,7 +338,9 @@ def _passage_record(p: Passage) -> dict:
 
 def _remove_stale(index_dir: Path, keep: set[str]) -> None:
     """Delete data files of versions older than the previous one, and crashed-build leftovers."""
+    import shutil
+
     for path in index_dir.iterdir():
-        is_data = path.name.startswith(("passages-", "vectors-", "sentences-", "encoder-"))
+        is_data = path.name.startswith(("passages-", "vectors-", "sentences-", "encoder-", "lexical-"))
         if (is_data and path.name not in keep) or path.name.endswith(".tmp"):
-            path.unlink(missing_ok=True)
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)

@@ -384,3 +384,29 @@ def test_past_the_threshold_the_index_is_hnsw_and_answers_like_the_exact_one(cor
     (corpus_dir / "more.txt").write_text("More\n\nAnother paragraph about chins.\n")
     again = index_store.build(corpus_dir, tmp_path / "hnsw", FakeEmbedder())
     assert (again.embedded, again.reused) == (1, approx.passages)
+
+
+def test_bm25_is_saved_at_build_and_memory_mapped_at_load_never_rebuilt(built, index_dir, monkeypatch):
+    from assistant import retrieve
+
+    index = index_store.load(index_dir, FakeEmbedder.model_id)
+    paragraphs, _ = index.lexical
+    assert isinstance(paragraphs[0].scores["data"], np.memmap)
+    rebuilt = _ranked_ids(index, FakeEmbedder())
+
+    def no_rebuild(texts):
+        raise AssertionError("BM25 rebuilt at load")
+
+    monkeypatch.setattr(retrieve, "_bm25", no_rebuild)
+    assert _ranked_ids(index_store.load(index_dir, FakeEmbedder.model_id), FakeEmbedder()) == rebuilt
+    monkeypatch.undo()
+    unsaved = index_store.Index(index.directory, index.manifest, index.passages, index.faiss,
+                                index.sentence_vectors, index.sentence_rows)  # built in memory, as before
+    assert _ranked_ids(unsaved, FakeEmbedder()) == rebuilt
+
+
+def test_a_damaged_bm25_file_is_reported_as_a_corrupt_index(built, index_dir):
+    folder = index_dir / _manifest(index_dir)["files"]["lexical"]
+    (folder / "sentences" / "terms.json").write_text("{not json")
+    with pytest.raises(IndexCorrupt, match="BM25"):
+        index_store.load(index_dir, FakeEmbedder.model_id)

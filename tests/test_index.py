@@ -410,3 +410,10 @@ def test_a_damaged_bm25_file_is_reported_as_a_corrupt_index(built, index_dir):
     (folder / "sentences" / "terms.json").write_text("{not json")
     with pytest.raises(IndexCorrupt, match="BM25"):
         index_store.load(index_dir, FakeEmbedder.model_id)
+
+
+def test_passage_vectors_are_memory_mapped_not_copied(built, index_dir):
+    index = index_store.load(index_dir, FakeEmbedder.model_id)
+    mapped = Path("/proc/self/maps").read_text()
+    assert str(index_dir / index.manifest.files["vectors"]) in mapped
+    assert Retriever(index).rank("crow's feet", FakeEmbedder.vector("crow's feet")).hits  # read through the map

@@ -109,3 +109,22 @@ def test_repeated_questions_come_from_the_cache(real_assistant):
     assert embedder._batcher.batches == batches
     assert np.array_equal(first, again)
     assert np.allclose(first[0], embedder.encode(["What is elastin?"])[0], atol=1e-5)
+
+
+def test_with_a_window_the_leader_waits_for_company_until_the_batch_is_full():
+    calls: list[list[str]] = []
+
+    def encode(texts: list[str]) -> np.ndarray:
+        calls.append(list(texts))
+        return np.array([[float(len(t))] for t in texts])
+
+    # a window far longer than the test: only a full batch can end the wait
+    batcher = QueryBatcher(encode, max_batch=3, window=600.0)
+    results: dict[str, float] = {}
+    threads = [threading.Thread(target=lambda q=q: results.update({q: float(batcher.encode(q)[0])})) for q in ("a", "bb", "ccc")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert results == {"a": 1.0, "bb": 2.0, "ccc": 3.0}
+    assert [sorted(c) for c in calls] == [["a", "bb", "ccc"]] and batcher.batches == 1

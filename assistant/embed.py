@@ -132,10 +132,10 @@ class Embedder:
                 log.warning("model %s is not a plain pipeline with a tokenizer.json: encoding with torch", self.name)
             return None
         try:
-            from .export import exported
+            from .export import complete, exported
             from .onnxmodel import OnnxModel
 
-            export = self.export if self.export is not None and self.export.is_file() else exported(folder)
+            export = self.export if self.export is not None and complete(self.export) else exported(folder)
             model = OnnxModel(export, folder, pooling, self.threads)
         except Exception as exc:  # ModelUnavailable from the export, onnxruntime's own errors
             log.warning("ONNX encoder unavailable (%s): encoding with torch", str(exc).splitlines()[0] if str(exc) else exc)

@@ -1,6 +1,7 @@
 """The build side of the ONNX encoder: a model folder -> `encoder-<key>.onnx`, its
 transformer exported once with torch and cached by the model's files and this exporter's
-version.
+version. An export is two files: the graph (`encoder-KEY.onnx`) and its weights
+(`encoder-KEY.onnx.data`), which ONNX Runtime maps rather than copies.
 
 The export itself always runs in a child process (`python -m assistant.export FOLDER
 FILE`), so torch never enters a process that serves, not even one that rebuilds its
@@ -19,7 +20,8 @@ from pathlib import Path
 
 from .errors import ModelUnavailable
 
-EXPORTER_VERSION = 1  # bump when the exported graph changes: every cached export is made again
+EXPORTER_VERSION = 2  # bump when the exported graph changes: every cached export is made again
+# 2: weights in a separate file (FILE.data), which ONNX Runtime memory-maps: 45 MB less RSS
 OPSET = 17
 PREFIX, SUFFIX = "encoder-", ".onnx"
 _SKIPPED = {"README.md", ".gitattributes"}  # files that can't change the vectors
@@ -59,36 +61,47 @@ def exported(folder: Path, directory: Path | None = None) -> Path:
     has none. Raises ModelUnavailable if the export fails."""
     directory = directory or cache_dir()
     target = directory / file_name(export_key(folder))
-    if target.is_file():
+    if complete(target):
         return target
     directory.mkdir(parents=True, exist_ok=True)
     with open(directory / ".export.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be exporting the same model
-        if not target.is_file():
+        if not complete(target):
             done = subprocess.run([sys.executable, "-m", "assistant.export", str(folder), str(target)],
                                   capture_output=True, text=True)
-            if done.returncode != 0 or not target.is_file():
+            if done.returncode != 0 or not complete(target):
                 last = (done.stderr.strip().splitlines() or ["no output"])[-1]
                 raise ModelUnavailable(f"cannot export the model in {folder} to ONNX: {last}")
     return target
 
 
 def place(source: Path, directory: Path) -> str:
-    """Put the export `source` into `directory` (a hard link where it can, else a copy);
-    returns its file name there."""
-    target = directory / source.name
-    if target.is_file() and target.stat().st_size == source.stat().st_size:
-        return target.name
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(source, tmp)
-    except OSError:  # another file system
-        import shutil
+    """Put the export `source` (graph and weights) into `directory`, as hard links where
+    it can, else copies; returns the graph's file name there."""
+    for part in (weights(source), source):  # the graph last: its presence means complete
+        target = directory / part.name
+        if target.is_file() and target.stat().st_size == part.stat().st_size:
+            continue
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(part, tmp)
+        except OSError:  # another file system
+            import shutil
 
-        shutil.copyfile(source, tmp)
-    os.replace(tmp, target)
-    return target.name
+            shutil.copyfile(part, tmp)
+        os.replace(tmp, target)
+    return source.name
+
+
+def complete(graph: Path) -> bool:
+    """Whether the export's graph and weights are both on disk."""
+    return graph.is_file() and weights(graph).is_file()
+
+
+def weights(graph: Path) -> Path:
+    """The weights file beside an export's graph."""
+    return graph.with_name(graph.name + ".data")
 
 
 def export(folder: Path, target: Path) -> None:
@@ -122,6 +135,23 @@ def export(folder: Path, target: Path) -> None:
         torch.onnx.export(TokenStates(model), (ids, ids, torch.zeros_like(ids)), str(tmp), input_names=names,
                           output_names=["token_states"], opset_version=OPSET, dynamo=False,
                           dynamic_axes={name: {0: "batch", 1: "tokens"} for name in [*names, "token_states"]})
+    # the weights apart from the graph, so ONNX Runtime maps them (the data file first:
+    # the graph's presence means the export is complete)
+    import onnx
+
+    graph = onnx.load(str(tmp))
+    tmp.unlink()
+    data_tmp = weights(target).with_name(weights(target).name + f".{os.getpid()}.tmp")
+    onnx.save_model(graph, str(tmp), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location=data_tmp.name, size_threshold=1024)
+    os.chmod(data_tmp, 0o644)  # onnx writes it owner-only; a server may run as another user
+    os.replace(data_tmp, weights(target))
+    graph = onnx.load(str(tmp), load_external_data=False)  # point the graph at the final name
+    for tensor in graph.graph.initializer:
+        for entry in tensor.external_data:
+            if entry.key == "location":
+                entry.value = weights(target).name
+    onnx.save_model(graph, str(tmp))
     os.replace(tmp, target)
 
 

@@ -274,8 +274,9 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
         manifest = Manifest(FORMAT_VERSION, version, embedder.model_id, int(dim), corpus_print, built_at,
                             len(documents), tuple(p.hash for p in passages), files, probe_evidence, encoder)
         _write_atomic(index_dir / MANIFEST, lambda h: h.write(json.dumps(asdict(manifest), indent=1).encode()))
-        kept = {*files.values(), encoder, *(previous.manifest.files.values() if previous else ()),
-                previous.manifest.encoder if previous else ""}
+        encoders = {encoder, previous.manifest.encoder if previous else ""} - {""}
+        kept = {*files.values(), *(previous.manifest.files.values() if previous else ()),
+                *encoders, *(f"{name}.data" for name in encoders)}  # an export's weights file (export.py)
         _remove_stale(index_dir, keep=kept)
 
         current = {p.hash for p in passages}

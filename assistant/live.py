@@ -34,9 +34,12 @@ class LiveAssistant:
         self.last_error: str | None = None
 
     def load_model(self) -> None:
-        """Load the model now rather than on the first question (ONNX: about half a second)."""
+        """Load the model now rather than on the first question (ONNX: about half a
+        second), and answer one question, so what answering imports (wordfreq,
+        rapidfuzz) is loaded too: the first reader pays for neither."""
         try:
             self.embedder.encode(["warm up"])
+            self._current.ask("What is this article about?")
         except AssistantError as exc:  # the first question will report it
             log.warning("model not loaded at start-up: %s", exc)
 

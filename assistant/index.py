@@ -73,7 +73,7 @@ class Index:
     manifest: Manifest
     passages: tuple[Passage, ...]
     faiss: object
-    sentence_vectors: np.ndarray
+    sentence_vectors: np.ndarray  # or mapped.Rows, which reads the same rows from the file
     sentence_rows: tuple[int, ...]  # first sentence row of each passage
     lexical: tuple | None = None  # the saved BM25 indexes (lexical.py); None: built at warm-up
 
@@ -127,8 +127,11 @@ def load(index_dir: Path, model: str | None = None) -> Index:
         vectors = faiss.read_index(str(paths["vectors"]), getattr(faiss, "IO_FLAG_MMAP_IFC", 0))
         if isinstance(vectors, faiss.IndexHNSW):
             vectors.hnsw.efSearch = HNSW_EF_SEARCH
-        # memory-mapped: a query touches only its candidates' sentences (569 MB at 100k passages)
-        sentence_vectors = np.load(paths["sentences"], allow_pickle=False, mmap_mode="r")
+        # read row by row on demand (mapped.py): a query reads only its candidates'
+        # sentences, and the 600 MB file at 100k passages stays out of resident memory
+        from .mapped import Rows
+
+        sentence_vectors = Rows(paths["sentences"])
     except (RuntimeError, ValueError, OSError, EOFError) as exc:
         raise IndexCorrupt(f"index vectors in {index_dir} are unreadable or truncated ({type(exc).__name__}); {FIX}") from None
     hashes = tuple(p.hash for p in passages)

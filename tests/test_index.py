@@ -417,3 +417,18 @@ def test_passage_vectors_are_memory_mapped_not_copied(built, index_dir):
     mapped = Path("/proc/self/maps").read_text()
     assert str(index_dir / index.manifest.files["vectors"]) in mapped
     assert Retriever(index).rank("crow's feet", FakeEmbedder.vector("crow's feet")).hits  # read through the map
+
+
+def test_sentence_vectors_are_read_on_demand_and_equal_the_saved_array(built, index_dir):
+    index = index_store.load(index_dir, FakeEmbedder.model_id)
+    path = index_dir / index.manifest.files["sentences"]
+    saved = np.load(path)
+    rows = index.sentence_vectors
+    assert str(path) not in Path("/proc/self/maps").read_text()  # not mapped: read with pread
+    assert rows.shape == saved.shape and rows.dtype == saved.dtype
+    np.testing.assert_array_equal(rows[3:9], saved[3:9])
+    np.testing.assert_array_equal(rows[5], saved[5])
+    picked = np.array([7, 8, 9, 2, 0, 1, len(saved) - 1])  # runs, out of order
+    np.testing.assert_array_equal(rows[picked], saved[picked])
+    with pytest.raises(IndexError):
+        rows[np.array([len(saved)])]

@@ -140,7 +140,7 @@ def test_an_index_built_by_another_process_is_swapped_in(site):
 
 
 def data_files(index_dir) -> set[str]:
-    return {p.name for p in index_dir.iterdir() if p.name.startswith(("passages-", "vectors-", "sentences-"))}
+    return {p.name for p in index_dir.iterdir() if p.name.startswith(("passages-", "vectors-", "sentences-", "lexical-"))}
 
 
 @pytest.mark.slow

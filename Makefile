@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install browser index run test eval bench clean
+.PHONY: install browser proxy index run test eval bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,15 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "note: /usr/bin/chromium is missing and can't be installed here (needs root and apt-get): browser tests will be skipped"; fi
 
-test: install browser
+# The reverse-proxy recipe (deploy/nginx.conf) is tested with Debian's nginx, installed the same way.
+proxy:
+	@if [ -x /usr/sbin/nginx ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's nginx for the reverse-proxy test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	else echo "note: /usr/sbin/nginx is missing and can't be installed here (needs root and apt-get): the reverse-proxy test will be skipped"; fi
+
+test: install browser proxy
 	$(BIN)/python -m pytest -q
 
 # Not part of `make test`: minutes of load on the shared machine. Prints a table and

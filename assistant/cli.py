@@ -242,7 +242,7 @@ def _insights(args) -> int:
     rows = questionlog.read(settings.question_db, since=now - timedelta(days=args.days))
     embedder = Embedder(settings.model)  # loads the model on first use: not at all for an empty log
     report = insights.summarize(rows, embedder.encode, args.days, now=now, top=args.top)
-    print(json.dumps(insights.as_json(report), ensure_ascii=False) if args.json else insights.as_text(report))
+    print(insights.dumps(report) if args.json else insights.as_text(report))
     if not rows and not args.json:
         print(f"(nothing recorded in {settings.question_db} yet" +
               ("; question logging is off: ASSISTANT_LOG_QUESTIONS=0)" if not settings.log_questions else ")"), file=sys.stderr)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .errors import CorpusError
 from .passages import slugify
@@ -63,6 +64,24 @@ def _metadata(path: Path) -> dict:
     return meta if isinstance(meta, dict) else {}
 
 
+def source_url(url: str, path: Path) -> str:
+    """An article's URL as given, once it is absolute http(s) with a host: citations link
+    to it, so "//evil.example", "javascript:…" or a path would send readers elsewhere.
+    "" (no URL) is fine: citations then link to the article page the server serves."""
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        parts, host = None, None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not host or url != url.strip() \
+            or any(c.isspace() or c == "\\" or ord(c) < 0x20 for c in url):
+        raise CorpusError(f"{path}: url {url[:100]!r} is not an absolute http(s) URL with a host "
+                          "(like https://blog.example/post); fix it or remove it")
+    return url
+
+
 def load_document(path: Path, corpus_dir: Path) -> Document | None:
     """One article file as a Document; None for a file that is not text (binary, empty)."""
     data = path.read_bytes()
@@ -78,7 +97,7 @@ def load_document(path: Path, corpus_dir: Path) -> Document | None:
         slug=slugify("-".join(relative.parts)),
         source=str(path.relative_to(corpus_dir)),
         title=str(meta.get("title") or parsed.title or relative.name),
-        url=str(meta.get("url") or parsed.url or ""),
+        url=source_url(str(meta.get("url") or parsed.url or ""), path),
         text=parsed.text,
         blocks=parsed.blocks,
     )

@@ -27,6 +27,21 @@ def summary_markdown(report: Insights, log_state: str) -> str:
     return "\n\n".join(lines)
 
 
+def log_notes(losses, problem: str = "") -> str:
+    """What the owner must know about the log itself: a write problem now, and questions
+    answered but never recorded (kept until dismissed, across restarts)."""
+    notes = [f"The question log can't be written just now ({problem}); new questions are not being recorded."] if problem else []
+    for loss in losses:
+        plural = "" if loss.questions == 1 else "s"
+        when = insights.minute(loss.first_at)
+        if insights.minute(loss.last_at) != when:
+            when = f"between {when} and {insights.minute(loss.last_at)}"
+        else:
+            when = f"at {when}"
+        notes.append(f"{loss.questions} question{plural} answered but not recorded {when} UTC ({loss.problem}).")
+    return "\n\n⚠ ".join(notes)
+
+
 def tables(report: Insights, labels: dict[str, str] | None = None):
     """The report as the page's DataFrames: three for charts, three for tables.
     `labels` names cited passages (id -> "Article › Section") where the index knows them."""
@@ -39,13 +54,16 @@ def tables(report: Insights, labels: dict[str, str] | None = None):
     total = (days["helpful"] + days["unhelpful"]).clip(lower=1)  # a day without ratings draws no bar
     ratio = pd.DataFrame({"date": days["date"], "helpful": days["helpful"] / total, "unhelpful": days["unhelpful"] / total})
     ratio = ratio.melt(id_vars="date", value_vars=["helpful", "unhelpful"], var_name="verdict", value_name="share")
-    top = pd.DataFrame([[g.question, g.count, g.answered, g.helpful, g.unhelpful, " · ".join(g.variants[1:]), insights.minute(g.last_asked)]
+    shown = insights.visible  # readers' text: control and direction characters as escapes
+    top = pd.DataFrame([[shown(g.question), g.count, g.answered, g.helpful, g.unhelpful, " · ".join(map(shown, g.variants[1:])),
+                         insights.minute(g.last_asked)]
                         for g in report.top_questions],
                        columns=["question", "asked", "answered", "helpful", "unhelpful", "also asked as", "last asked"])
-    gaps = pd.DataFrame([[g.question, g.count, " · ".join(g.variants[1:]), insights.minute(g.last_asked)] for g in report.unanswered],
+    gaps = pd.DataFrame([[shown(g.question), g.count, " · ".join(map(shown, g.variants[1:])), insights.minute(g.last_asked)]
+                         for g in report.unanswered],
                         columns=["question", "asked", "also asked as", "last asked"])
 
-    unhelpful = pd.DataFrame([[insights.minute(r.asked_at), r.question, r.comment,
+    unhelpful = pd.DataFrame([[insights.minute(r.asked_at), shown(r.question), shown(r.comment or ""),
                                "; ".join((labels or {}).get(i, i) for i in r.passage_ids) or "(refused)"]
                               for r in report.unhelpful_answers], columns=["asked", "question", "comment", "cited passages"])
     return days[["date", "questions"]], outcome, ratio, top, gaps, unhelpful
@@ -62,18 +80,23 @@ def insights_ui(settings: Settings, encode, question_log, passages=lambda: ()):
     def load(days: int):
         days = int(days or 30)
         now = datetime.now(timezone.utc)
+        losses = []
         try:
             rows = questionlog.read(settings.question_db, since=now - timedelta(days=days))
+            losses = question_log.losses()
         except AssistantError as exc:
             rows, problem = [], str(exc)
         else:
-            problem = question_log.last_error and (f"The question log can't be written ({question_log.last_error}); "
-                                                   f"{question_log.skipped} questions were not recorded.")
+            problem = log_notes(losses, question_log.last_error)
         if not question_log.enabled:
             problem = "Question logging is off (ASSISTANT_LOG_QUESTIONS=0): nothing new is recorded."
         report = insights.summarize(rows, memo, days, now=now)
         labels = {p.id: p.section_path or p.doc_title for p in passages()}
-        return (summary_markdown(report, problem), *tables(report, labels))
+        return (summary_markdown(report, problem), gr.update(visible=bool(losses)), *tables(report, labels))
+
+    def dismiss(days: int):
+        question_log.dismiss_losses()
+        return load(days)
 
     with gr.Blocks(title="Reader insights") as demo:
         gr.Markdown("## Reader insights\nWhat readers asked, what the articles could not answer, and whether answers helped.")
@@ -81,6 +104,7 @@ def insights_ui(settings: Settings, encode, question_log, passages=lambda: ()):
             period = gr.Radio(PERIODS, value=30, label="Days", scale=3)
             refresh = gr.Button("Refresh", scale=1, size="sm")
         summary = gr.Markdown(elem_id="summary")
+        dismissal = gr.Button("Dismiss the notice of lost questions", size="sm", visible=False, elem_id="dismiss-losses")
         with gr.Row():
             asked = gr.LinePlot(x="date", y="questions", title="Questions per day", y_title="questions", elem_id="questions-per-day")
             outcome = gr.BarPlot(x="date", y="count", color="outcome", title="Answered vs refused", x_bin="1d",
@@ -91,7 +115,8 @@ def insights_ui(settings: Settings, encode, question_log, passages=lambda: ()):
         top = gr.Dataframe(label="Top questions (paraphrases grouped)", interactive=False, wrap=True, elem_id="top-questions")
         gaps = gr.Dataframe(label="Unanswered questions: content gaps", interactive=False, wrap=True, elem_id="unanswered")
         unhelpful = gr.Dataframe(label="Answers marked unhelpful", interactive=False, wrap=True, elem_id="unhelpful")
-        outputs = [summary, asked, outcome, ratio, top, gaps, unhelpful]
+        outputs = [summary, dismissal, asked, outcome, ratio, top, gaps, unhelpful]
         for trigger in (demo.load, period.change, refresh.click):
             trigger(load, period, outputs, api_visibility="private")
+        dismissal.click(dismiss, period, outputs, api_visibility="private")
     return demo

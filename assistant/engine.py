@@ -20,10 +20,10 @@ from .settings import Settings
 from .terms import content_words
 
 TOPICS_SHOWN = 8
-OWN_WORDS_COVERED = 0.5  # a continuation without a pronoun must be about the paragraph under discussion
+OWN_WORDS_COVERED = 0.5  # a question with its own subject must be about the paragraph under discussion
 POINTING_ALLOWANCE = 0.05  # "do they go away…?" refers back: the conversation itself is evidence
 QUOTES_READ = 3  # of the last answer's quotes, looked up to find its paragraph (a client may send anything)
-TOPIC_WEIGHT = 0.5  # a follow-up's own words lead; the ranking in context counts half (1.0 and 2.0 measured no better)
+OWN_WORDS_WEIGHT = 0.2  # a follow-up: the ranking in context leads, the question searched alone supports (0.1–0.5 measured)
 
 
 class Assistant:
@@ -107,25 +107,23 @@ class Assistant:
 
     def _resolve(self, question: str, alone: Ranking, topic: followup.Topic, in_context: Ranking) -> tuple[Ranking, str]:
         """The ranking to answer from, and the topic's label when the question was read as
-        a follow-up. It may be one when it points back ("are they…?"), or when the
-        paragraph under discussion covers its own words (so "and how do I train my
-        puppy?" is a new subject); and it is one when it is answerable in context and
-        either refused alone (then searched in context) or leaning on what came before
-        (its own words lead, the context supports). Otherwise it is a topic switch."""
+        a follow-up. A question that leans on what came before (points back, opens as a
+        continuation, or leaves out its subject) is one when it is answerable in context:
+        the context leads and its own words, searched alone, support. A question with a
+        subject of its own is one only when refused alone and the paragraph under
+        discussion covers its words (so "how do I train my puppy?" is a new subject).
+        Otherwise it is a topic switch."""
         in_context = self.retriever.prefer(in_context, topic.rows, topic.doc_slug)
         if not in_context.hits:
             return alone, ""
         top = self._paragraph(in_context.hits[0])
-        pointing = followup.points_back(question)
-        if not pointing and content_words(question) and composer.coverage(question, composer.mentions(top)) < OWN_WORDS_COVERED:
-            return alone, ""
-        needed = self.evidence_needed - (POINTING_ALLOWANCE if pointing else 0.0)
+        needed = self.evidence_needed - (POINTING_ALLOWANCE if followup.points_back(question) else 0.0)
         if not composer.is_answerable(question, top, needed, topic.label):
             return alone, ""
-        if not self._answerable(question, alone):
-            return in_context, topic.label
         if followup.leans_on_context(question):
-            return blend(alone, in_context, TOPIC_WEIGHT), topic.label
+            return blend(in_context, alone, OWN_WORDS_WEIGHT), topic.label
+        if composer.coverage(question, composer.mentions(top)) >= OWN_WORDS_COVERED and not self._answerable(question, alone):
+            return in_context, topic.label
         return alone, ""
 
     def rank(self, question: str) -> Ranking:

@@ -19,6 +19,7 @@ _REFERENCES = frozenset(
     """it its itself they them their theirs themselves this that these those one ones he him his she her hers
     there such else other others same former latter""".split()
 )
+_POSSESSIVES = frozenset({"its", "his", "her", "their", "theirs"})
 _MARKER = re.compile(r"\s*\[\d+\]")
 _NOT_MENTIONED = re.compile(r"^The article doesn't mention [^.]*\. The closest it comes: ")
 ELLIPSIS_WORDS = 3  # "how many?", "which ingredients?": too few words to stand alone
@@ -74,8 +75,16 @@ def quoted_sentences(answer_text: str) -> list[str]:
 
 
 def points_back(question: str) -> bool:
-    """Does the question refer to something said before ("are they risky?", "what else?")?"""
-    return any(w in _REFERENCES for w in re.findall(r"[\w']+", question.casefold()))
+    """Does the question refer to something said before ("are they risky?", "what else?")?
+    A possessive after a name the question gives refers to that name: "How did Pakistan
+    boost its doctoral output?" stands on its own."""
+    named = False
+    for n, word in enumerate(re.findall(r"[\w']+", question)):
+        lower = word.casefold()
+        if lower in _REFERENCES and not (named and lower in _POSSESSIVES):
+            return True
+        named = named or (n > 0 and word[:1].isupper() and lower != "i")
+    return False
 
 
 def leans_on_context(question: str) -> bool:

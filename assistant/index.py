@@ -3,19 +3,26 @@
 Layout of the index folder: `manifest.json` is the commit point; it names the data
 files of its version (`passages-V.jsonl`, `vectors-V.faiss`, `sentences-V.npy`),
 which are written first under new names. A crash before the manifest is replaced
-leaves the previous version whole; files of older versions are removed after. The ONNX
-export the vectors were encoded with (`encoder-KEY.onnx`, named by `encoder`) lives
-here too, so a server encodes questions exactly as the index was built.
+leaves the previous version whole; files of older versions are removed after.
+The manifest records each data file's size and SHA-256; loading reads a file into
+memory, then checks both, so a file damaged or rewritten on disk never changes an
+answer. Large sentence-vector files (SENTENCES_ON_DEMAND_FROM) are the exception:
+checked the same way, then read row by row on demand (mapped.Rows, pread, never
+mapped), so 600 MB at 100k passages stay out of the process. The ONNX export the vectors were encoded with
+(`encoder-KEY.onnx`, named by `encoder`) lives here too, so a server encodes
+questions exactly as the index was built.
 """
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import io
 import json
 import os
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,9 +35,17 @@ from .errors import IndexBusy, IndexCorrupt, IndexMismatch, IndexNotFound
 from .passages import embedding_text, passages_of_all
 from .records import BuildReport, Passage
 
-FORMAT_VERSION = 3  # 2: sentence vectors pooled from the passage's own forward pass; 3: paragraph numbers
+FORMAT_VERSION = 4  # 2: sentence vectors pooled from the passage's own forward pass; 3: paragraph numbers; 4: file sizes and hashes, sentences no longer end at "Nov." or "I.M."
 MANIFEST = "manifest.json"
 FIX = "run `assistant build` to rebuild it"
+FIX_DAMAGED = "run `assistant build --force` to rebuild it"
+DATA_FILES = ("passages", "vectors", "sentences")
+# Sentence vectors this large (about 10k passages) are checked, then read row by row on
+# demand (mapped.py) rather than held: at 100k passages they are 600 MB, and a 1 GB VPS
+# must serve them. Below it they are held in memory, so nothing done to the file after
+# loading can change an answer; above it a truncation is a one-line error, and a
+# same-size rewrite in place would be read as it is.
+SENTENCES_ON_DEMAND_FROM = 64 * 2**20
 HNSW_FROM = 30_000  # passages; recall@100 0.97 vs exact at efSearch 512 (bench/scale.py)
 HNSW_EF_SEARCH = 512
 PAUSE_AT = "ASSISTANT_BUILD_PAUSE_AT"  # test-only: a stage where build() stops, see _pause
@@ -48,19 +63,24 @@ class Manifest:
     passage_hashes: tuple[str, ...]
     files: dict
     probe_evidence: float = 0.0  # median evidence of off-topic probe questions (calibrate.py)
+    file_sizes: dict = field(default_factory=dict)  # kind ("vectors") -> bytes
+    file_sha256: dict = field(default_factory=dict)  # kind -> hex digest of the whole file
     encoder: str = ""  # the ONNX export beside the index that encoded it ("": torch)
 
     @classmethod
     def from_json(cls, raw: dict) -> "Manifest":
         """Parse and type-check a manifest; ValueError/TypeError/KeyError when it is malformed."""
-        manifest = cls(**{**raw, "passage_hashes": tuple(raw["passage_hashes"]), "files": dict(raw["files"])})
+        manifest = cls(**{**raw, "passage_hashes": tuple(raw["passage_hashes"]), "files": dict(raw["files"]),
+                          "file_sizes": dict(raw.get("file_sizes", {})), "file_sha256": dict(raw.get("file_sha256", {}))})
         text_fields = (manifest.version, manifest.model, manifest.corpus_fingerprint, manifest.built_at)
         if not (all(isinstance(v, str) for v in text_fields) and type(manifest.dim) is int
                 and type(manifest.format_version) is int and type(manifest.documents) is int
                 and all(isinstance(h, str) for h in manifest.passage_hashes)
                 and type(manifest.probe_evidence) in (int, float)
                 and isinstance(manifest.encoder, str) and "/" not in manifest.encoder
-                and all(isinstance(k, str) and isinstance(v, str) and "/" not in v for k, v in manifest.files.items())):
+                and all(isinstance(k, str) and isinstance(v, str) and "/" not in v for k, v in manifest.files.items())
+                and all(type(v) is int for v in manifest.file_sizes.values())
+                and all(isinstance(v, str) for v in manifest.file_sha256.values())):
             raise TypeError("manifest fields have the wrong types")
         return manifest
 
@@ -108,30 +128,25 @@ def load(index_dir: Path, model: str | None = None) -> Index:
         raise IndexMismatch(f"index in {index_dir} has format {manifest.format_version}, this version reads {FORMAT_VERSION}; {FIX}")
     if model is not None and manifest.model != model:
         raise IndexMismatch(f"index in {index_dir} was built with model {manifest.model!r}, but the configured model is {model!r}; {FIX}")
+    on_demand = manifest.file_sizes.get("sentences", 0) >= SENTENCES_ON_DEMAND_FROM
+    contents = {kind: _read_checked(index_dir, manifest, kind, keep=not (on_demand and kind == "sentences"))
+                for kind in DATA_FILES}
+    names = {kind: manifest.files[kind] for kind in DATA_FILES}
     try:
-        paths = {kind: index_dir / manifest.files[kind] for kind in ("passages", "vectors", "sentences")}
-    except KeyError as exc:
-        raise IndexCorrupt(f"index manifest in {index_dir} names no {exc} file; {FIX}") from None
-    for kind, path in paths.items():
-        if not path.is_file():
-            raise IndexCorrupt(f"index file {path.name} is missing from {index_dir}; {FIX}")
-    try:
-        with paths["passages"].open(encoding="utf-8") as lines:
-            passages = tuple(_passage_from_json(json.loads(line)) for line in lines if line.strip())
+        passages = tuple(_passage_from_json(json.loads(line)) for line in contents.pop("passages").decode().splitlines() if line.strip())
     except (ValueError, TypeError, KeyError) as exc:
-        raise IndexCorrupt(f"index file {paths['passages'].name} is unreadable ({type(exc).__name__}); {FIX}") from None
+        raise IndexCorrupt(f"index file {names['passages']} in {index_dir} is unreadable ({type(exc).__name__}); {FIX}") from None
     faiss.omp_set_num_threads(1)  # one query at a time: 2 OpenMP threads were 3-20x slower here
     try:
-        # memory-mapped (read-only) where FAISS allows it (flat codes, HNSW's storage): at
-        # 100k passages 154 MB of page cache the kernel can reclaim, not private memory
-        vectors = faiss.read_index(str(paths["vectors"]), getattr(faiss, "IO_FLAG_MMAP_IFC", 0))
+        vectors = faiss.deserialize_index(np.frombuffer(contents.pop("vectors"), dtype=np.uint8))
         if isinstance(vectors, faiss.IndexHNSW):
             vectors.hnsw.efSearch = HNSW_EF_SEARCH
-        # read row by row on demand (mapped.py): a query reads only its candidates'
-        # sentences, and the 600 MB file at 100k passages stays out of resident memory
-        from .mapped import Rows
+        if on_demand:  # checked like the others, then read only where a question needs it
+            from .mapped import Rows
 
-        sentence_vectors = Rows(paths["sentences"])
+            sentence_vectors = Rows(index_dir / names["sentences"])
+        else:
+            sentence_vectors = _array_from_npy(contents.pop("sentences"))
     except (RuntimeError, ValueError, OSError, EOFError) as exc:
         raise IndexCorrupt(f"index vectors in {index_dir} are unreadable or truncated ({type(exc).__name__}); {FIX}") from None
     hashes = tuple(p.hash for p in passages)
@@ -172,6 +187,49 @@ def encoder_file(index_dir: Path) -> Path | None:
     return index_dir / name if name and (index_dir / name).is_file() else None
 
 
+def _read_checked(index_dir: Path, manifest: Manifest, kind: str, keep: bool = True) -> bytes:
+    """One data file's bytes, after checking its size and SHA-256 against the manifest.
+    Read into memory, never mapped: a file truncated under a mapping kills the process
+    (SIGBUS), and one rewritten in place would change answers without a word. With
+    `keep` false the file is only checked, read through in chunks (b"" is returned)."""
+    try:
+        name, size, digest = manifest.files[kind], manifest.file_sizes[kind], manifest.file_sha256[kind]
+    except KeyError:
+        raise IndexCorrupt(f"index manifest in {index_dir} names no {kind} file, size and hash; {FIX}") from None
+    path = index_dir / name
+    try:
+        with path.open("rb") as handle:
+            found = os.fstat(handle.fileno()).st_size
+            if found != size:
+                raise IndexCorrupt(f"index file {path} is {found:,} bytes, the manifest says {size:,} "
+                                   f"(truncated or rewritten since the build); {FIX_DAMAGED}")
+            if keep:
+                contents = handle.read(size + 1)
+            else:
+                found_digest = hashlib.file_digest(handle, "sha256").hexdigest()
+                contents = b""
+    except FileNotFoundError:
+        raise IndexCorrupt(f"index file {path} is missing; {FIX_DAMAGED}") from None
+    except OSError as exc:
+        raise IndexCorrupt(f"index file {path} can't be read ({exc.strerror or type(exc).__name__}); {FIX_DAMAGED}") from None
+    if (len(contents) != size or hashlib.sha256(contents).hexdigest() != digest) if keep else found_digest != digest:
+        raise IndexCorrupt(f"index file {path} was changed since the build (its SHA-256 differs from the manifest's); {FIX_DAMAGED}")
+    return contents
+
+
+def _array_from_npy(contents: bytes) -> np.ndarray:
+    """A read-only array over the bytes of a .npy file, without copying them."""
+    from numpy.lib import format as npy
+
+    stream = io.BytesIO(contents)
+    major, _ = npy.read_magic(stream)
+    read_header = npy.read_array_header_1_0 if major == 1 else npy.read_array_header_2_0
+    shape, fortran_order, dtype = read_header(stream)
+    if fortran_order or dtype.hasobject:
+        raise ValueError("not a C-ordered numeric array")
+    return np.frombuffer(contents, dtype=dtype, count=int(np.prod(shape)), offset=stream.tell()).reshape(shape)
+
+
 def is_current(index_dir: Path, corpus_dir: Path, model: str) -> bool:
     """True when the index exists, reads, and was built from this corpus with this model."""
     try:
@@ -200,13 +258,33 @@ def build_lock(index_dir: Path, wait: bool = True):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _write_atomic(path: Path, write) -> None:
+def _write_atomic(path: Path, write) -> tuple[int, str]:
+    """Write through `write(handle)` to a temporary file, then rename it into place;
+    returns the size and SHA-256 of what was written (for the manifest)."""
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as handle:
-        write(handle)
+        counted = _Hashing(handle)
+        write(counted)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
+    return counted.size, counted.sha256.hexdigest()
+
+
+class _Hashing:
+    """A write-only file that counts and hashes the bytes passing through to `handle`."""
+
+    def __init__(self, handle):
+        self.handle, self.size, self.sha256 = handle, 0, hashlib.sha256()
+
+    def write(self, data) -> int:
+        self.sha256.update(data)
+        self.size += memoryview(data).nbytes
+        return self.handle.write(data)
+
+    def writelines(self, chunks) -> None:
+        for chunk in chunks:
+            self.write(chunk)
 
 
 def _previous(index_dir: Path, model: str) -> Index | None:
@@ -264,10 +342,12 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
         built_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         files = {"passages": f"passages-{version}.jsonl", "vectors": f"vectors-{version}.faiss", "sentences": f"sentences-{version}.npy"}
-        _write_atomic(index_dir / files["passages"], lambda h: h.writelines(
-            (json.dumps(_passage_record(p), ensure_ascii=False) + "\n").encode() for p in passages))
-        _write_atomic(index_dir / files["vectors"], lambda h: h.write(faiss.serialize_index(flat).tobytes()))
-        _write_atomic(index_dir / files["sentences"], lambda h: np.save(h, sentence_vectors, allow_pickle=False))
+        written = {
+            "passages": _write_atomic(index_dir / files["passages"], lambda h: h.writelines(
+                (json.dumps(_passage_record(p), ensure_ascii=False) + "\n").encode() for p in passages)),
+            "vectors": _write_atomic(index_dir / files["vectors"], lambda h: h.write(faiss.serialize_index(flat).tobytes())),
+            "sentences": _write_atomic(index_dir / files["sentences"], lambda h: np.save(h, sentence_vectors, allow_pickle=False)),
+        }
         if passages:  # BM25 as calibration built it, so loading never rebuilds it
             from . import lexical
 
@@ -275,7 +355,9 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
             lexical.save(index_dir / files["lexical"], retriever.lexical_indexes())
         _pause("written")
         manifest = Manifest(FORMAT_VERSION, version, embedder.model_id, int(dim), corpus_print, built_at,
-                            len(documents), tuple(p.hash for p in passages), files, probe_evidence, encoder)
+                            len(documents), tuple(p.hash for p in passages), files, probe_evidence,
+                            file_sizes={kind: size for kind, (size, _) in written.items()},
+                            file_sha256={kind: digest for kind, (_, digest) in written.items()}, encoder=encoder)
         _write_atomic(index_dir / MANIFEST, lambda h: h.write(json.dumps(asdict(manifest), indent=1).encode()))
         encoders = {encoder, previous.manifest.encoder if previous else ""} - {""}
         kept = {*files.values(), *(previous.manifest.files.values() if previous else ()),

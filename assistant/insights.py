@@ -30,6 +30,9 @@ UNHELPFUL_SHOWN = 50
 VARIANTS_SHOWN = 5
 
 _APOSTROPHE = re.compile(r"['’‘`]")
+# Characters a terminal or a page acts on instead of showing: C0/C1 controls (ESC starts
+# a terminal escape sequence), bidi overrides and isolates, zero-width and line separators.
+_HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 _PUNCTUATION = re.compile(r"[^\w\s]")
 
 Encode = Callable[[list[str]], np.ndarray]
@@ -110,8 +113,22 @@ def as_json(insights: Insights) -> dict:
     return body
 
 
+def visible(text: str) -> str:
+    r"""Readers' text made safe to print: each control or direction character becomes its
+    escape ("\x1b", "\u202e"), so a question can't recolour, clear or reorder a terminal."""
+    return _HIDDEN.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
+
+
+def dumps(insights: Insights) -> str:
+    r"""as_json() as one line of JSON in which the characters visible() escapes are \u
+    escapes (json escapes only C0 when it writes UTF-8): the same data, safe in a terminal."""
+    import json
+
+    return _HIDDEN.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(as_json(insights), ensure_ascii=False))
+
+
 def as_text(insights: Insights) -> str:
-    """A terminal report."""
+    """A terminal report; readers' text goes through visible()."""
     lines = [f"Since {insights.since} ({insights.days} days): {_count(insights.questions, 'question')}, "
              f"{insights.answered} answered, {insights.refused} refused (answer rate {percent(insights.answer_rate)})."]
     rated = insights.helpful + insights.unhelpful
@@ -122,13 +139,13 @@ def as_text(insights: Insights) -> str:
     for title, groups in (("Top questions", insights.top_questions), ("Unanswered (content gaps)", insights.unanswered)):
         lines += ["", title + ":" if groups else title + ": none"]
         for g in groups:
-            also = f"  (also: {'; '.join(g.variants[1:3])})" if len(g.variants) > 1 else ""
+            also = f"  (also: {'; '.join(visible(v) for v in g.variants[1:3])})" if len(g.variants) > 1 else ""
             votes = f", {g.helpful} helpful, {g.unhelpful} unhelpful" if g.helpful or g.unhelpful else ""
-            lines.append(f"{g.count:5d}  {g.question}{also}  [{g.answered} answered{votes}]")
+            lines.append(f"{g.count:5d}  {visible(g.question)}{also}  [{g.answered} answered{votes}]")
     lines += ["", "Marked unhelpful:" if insights.unhelpful_answers else "Marked unhelpful: none"]
     for row in insights.unhelpful_answers:
-        comment = f'  "{row.comment}"' if row.comment else ""
-        lines.append(f"  {minute(row.asked_at)}  {row.question}{comment}  [{', '.join(row.passage_ids) or 'refused'}]")
+        comment = f'  "{visible(row.comment)}"' if row.comment else ""
+        lines.append(f"  {minute(row.asked_at)}  {visible(row.question)}{comment}  [{', '.join(row.passage_ids) or 'refused'}]")
     return "\n".join(lines)
 
 

@@ -1,8 +1,8 @@
-"""The BM25 indexes of an index folder on disk: written at build time, memory-mapped at load.
+"""The BM25 indexes of an index folder on disk: written at build time, read at load.
 
 Why: rebuilding BM25 over every paragraph and sentence at load took seconds and left
 about 240 MB resident at 100k passages; bm25s saves its sparse score arrays as .npy
-files that load memory-mapped, so a query reads only its terms' columns. One folder
+files, read back whole (50 MB at 100k; not mapped, as index.py maps nothing). One folder
 (`lexical-V/`) holds both indexes (paragraphs, sentences), each as bm25s saves it plus
 our tokenizer's term ids (terms.json). It neither tokenises nor scores: retrieve.py does.
 """
@@ -39,13 +39,13 @@ def save(directory: Path, indexes: tuple) -> None:
 
 
 def load(directory: Path) -> tuple:
-    """The (model, term ids) pairs, their score arrays memory-mapped. Raises OSError or
-    ValueError when the folder is missing or damaged."""
+    """The (model, term ids) pairs. Raises OSError or ValueError when the folder is
+    missing or damaged."""
     import bm25s
 
     indexes = []
     for part in PARTS:
-        model = bm25s.BM25.load(str(directory / part), mmap=True, show_progress=False)
+        model = bm25s.BM25.load(str(directory / part), mmap=False, show_progress=False)
         terms = json.loads((directory / part / "terms.json").read_text(encoding="utf-8"))
         if not isinstance(terms, dict):
             raise ValueError(f"{directory / part / 'terms.json'} is not a term table")

@@ -3,8 +3,9 @@
 One immutable reference to the current Assistant: a newer index on disk (built by
 this process, `assistant build`, `assistant watch` or the webhook) is loaded and
 warmed beside the old one, then swapped in with a single assignment, so requests
-in flight finish on the old one. A corrupt or mismatching index on disk is logged
-and the last good one keeps serving.
+in flight finish on the old one. A corrupt or mismatching index on disk, or a data
+file of the served one damaged in place, is logged and the last good one (in
+memory) keeps serving.
 """
 from __future__ import annotations
 
@@ -48,12 +49,20 @@ class LiveAssistant:
         """The Assistant to use for one whole request (read it once per request)."""
         return self._current
 
-    def _manifest_stamp(self) -> tuple[int, int] | None:
-        try:
-            stat = (Path(self.settings.index_dir) / index_store.MANIFEST).stat()
-        except OSError:
-            return None
-        return stat.st_mtime_ns, stat.st_size
+    def _disk_stamp(self) -> tuple:
+        """(mtime, size, inode) of the manifest and of the served version's data files: a
+        change to any of them makes the follower load again, so a file damaged under the
+        server is reported (the served index, read into memory, is unaffected)."""
+        directory = Path(self.settings.index_dir)
+        stamps = []
+        for name in (index_store.MANIFEST, *self._current.index.manifest.files.values()):
+            try:
+                stat = (directory / name).stat()
+            except OSError:
+                stamps.append(None)
+                continue
+            stamps.append((stat.st_mtime_ns, stat.st_size, stat.st_ino))
+        return tuple(stamps)
 
     def refresh(self) -> bool:
         """Serve the index on disk if it is newer than the served one; True if swapped."""
@@ -82,11 +91,11 @@ class LiveAssistant:
         return report
 
     def follow_index(self, interval: float = 2.0) -> threading.Thread:
-        """Poll the manifest and swap in new builds made by other processes."""
+        """Poll the index folder and swap in new builds made by other processes."""
         def loop():
-            stamp = self._manifest_stamp()
+            stamp = self._disk_stamp()
             while not self._stop.wait(interval):
-                now = self._manifest_stamp()
+                now = self._disk_stamp()
                 if now != stamp:
                     stamp = now
                     self.refresh()

@@ -1,5 +1,7 @@
 """Index arrays that a query reads a few scattered rows of, kept out of resident memory.
 
+index.load checks the file's size and SHA-256 first; this only reads it afterwards.
+
 Why: a memory-mapped file counts in RSS for every page a process touched, and on each
 fault Linux maps the neighbouring pages already cached too (fault-around, 64 kB; no
 madvise turns it off). Queries at 100k passages read a few hundred scattered sentence
@@ -33,6 +35,7 @@ class Rows:
         self._row_bytes = shape[1] * self.dtype.itemsize
         if os.path.getsize(path) < self._offset + shape[0] * self._row_bytes:
             raise ValueError(f"{path.name} is truncated")
+        self.path = path
         self._fd = os.open(path, os.O_RDONLY)
         weakref.finalize(self, os.close, self._fd)
 
@@ -41,6 +44,10 @@ class Rows:
 
     def _read(self, start: int, count: int) -> np.ndarray:
         data = os.pread(self._fd, count * self._row_bytes, self._offset + start * self._row_bytes)
+        if len(data) != count * self._row_bytes:  # truncated under a running server: say so, never guess
+            from .errors import IndexCorrupt
+
+            raise IndexCorrupt(f"index file {self.path} is shorter than when it was loaded; run `assistant build`")
         return np.frombuffer(data, dtype=self.dtype).reshape(count, self.shape[1])
 
     def __getitem__(self, key) -> np.ndarray:

@@ -22,6 +22,16 @@ def readable(raw: object) -> str:
     return text.encode("utf-8", errors="replace").decode("utf-8")
 
 
+def printable(raw: object) -> str:
+    """readable(raw) with every control character but tab and newline replaced by U+FFFD,
+    for text kept and shown later (the question log): a NUL, an escape sequence or a
+    carriage return must not reach a database, a terminal or a CSV file as itself."""
+    return _CONTROL.sub("\ufffd", readable(raw))
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def clean(raw: object, max_chars: int) -> str:
     """The question as it will be searched; raises InvalidQuestion if empty or too long."""
     text = readable(raw)

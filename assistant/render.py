@@ -21,7 +21,7 @@ def as_json(answer: Answer) -> dict:
                 "n": c.n,
                 "doc_title": c.doc_title,
                 "section": c.section,
-                "url": c.url,
+                "url": safe_link(c.url),
                 "text": c.text,
                 "score": c.score,
                 "passage_id": c.passage_id,
@@ -55,15 +55,29 @@ def escape_markdown(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
-def _safe_url(url: str) -> str:
-    return url if url.startswith(("http://", "https://", "/")) else "#"
+def safe_link(url: str) -> str:
+    """`url` if following it stays on the web: absolute http(s) with a host, or a path on
+    this server ("/articles/…"); "" otherwise. "//host" (another site) and "/\\host" (the
+    same, to a browser) are not paths; corpus.source_url refuses them at build time, this
+    guards indexes built before that."""
+    from urllib.parse import urlsplit
+
+    if any(c.isspace() or c == "\\" or ord(c) < 0x20 for c in url):
+        return ""
+    if url.startswith("/") and not url.startswith("//"):
+        return url
+    try:
+        parts = urlsplit(url)
+        return url if parts.scheme.lower() in ("http", "https") and parts.hostname else ""
+    except ValueError:
+        return ""
 
 
 def citation_markdown(c: Citation) -> str:
     a, b = c.highlight
     quote = f"{escape_markdown(c.text[:a])}<mark>{escape_markdown(c.text[a:b])}</mark>{escape_markdown(c.text[b:])}"
     label = escape_markdown(c.section or c.doc_title)
-    target = _safe_url(c.url).replace(")", "%29").replace(" ", "%20")
+    target = (safe_link(c.url) or "#").replace(")", "%29").replace(" ", "%20")
     return f"**[{c.n}]** [{label}]({target}) · *{escape_markdown(c.doc_title)}*\n> {quote}"
 
 

@@ -110,7 +110,7 @@ class Retriever:
 
     @cached_property
     def _bm25_paragraphs(self):
-        if self.index.lexical:  # saved at build time, memory-mapped (lexical.py)
+        if self.index.lexical:  # saved at build time (lexical.py)
             return self.index.lexical[0]
         passages = self.index.passages
         _, first, counts = self._paragraphs

@@ -11,14 +11,16 @@ import re
 
 _BOUNDARY = re.compile(r"""(?<=[.!?…])["')\]]*\s+(?=["'(\[]?[A-Z0-9À-Ý])|\n\s*\n""")
 _ABBREVIATIONS = frozenset(
-    "e.g i.e etc vs dr mr mrs ms prof st no fig approx cf al jr sr inc ltd co u.s".split()
+    "e.g i.e etc vs dr mr mrs ms prof st no fig approx cf al jr sr inc ltd co u.s "
+    "jan feb mar apr jun jul aug sep sept oct nov dec mt ft gen col lt sgt capt gov sen rep rev hon".split()
 )
+_INITIALS = re.compile(r"^(?:\w\.)+\w$")  # "I.M", "U.K", "J.R.R"
 
 
 def _ends_with_abbreviation(text: str) -> bool:
     words = text.rstrip(".").rsplit(None, 1)
-    last = words[-1].casefold() if words else ""
-    return last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha())
+    last = words[-1].casefold().lstrip("(\"'") if words else ""
+    return last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha()) or bool(_INITIALS.match(last))
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

@@ -23,6 +23,11 @@ class Settings:
     port: int = 7860
     allowed_origins: tuple[str, ...] = ()  # origins that may call the API and frame /embed
     rate_limit: str = "30/minute;5/second"  # per client, on the question endpoints
+    feedback_rate_limit: str = "60/minute;10/second"  # per client, on /api/feedback: a budget of its own
+    login_rate_limit: str = "10/minute"  # wrong admin tokens per client, on /insights and /api/reindex
+    trusted_proxies: tuple[str, ...] = ()  # addresses/CIDRs whose X-Forwarded-For is believed; none by default
+    max_connections: int = 1000  # open at once (lowered to fit the open-files limit)
+    request_timeout: float = 10.0  # seconds for a whole request (headers and body) to arrive
     max_body_bytes: int = 64 * 1024
     admin_token: str = ""  # enables POST /api/reindex (Bearer token); empty = disabled
     watch_corpus: bool = False  # the server rebuilds itself when corpus files change
@@ -49,6 +54,11 @@ class Settings:
             "port": int(env["ASSISTANT_PORT"]) if env.get("ASSISTANT_PORT", "").isdigit() else None,
             "allowed_origins": _origins(env.get("ASSISTANT_ALLOWED_ORIGINS", "")) or None,
             "rate_limit": env.get("ASSISTANT_RATE_LIMIT") or None,
+            "feedback_rate_limit": env.get("ASSISTANT_FEEDBACK_RATE_LIMIT") or None,
+            "login_rate_limit": env.get("ASSISTANT_LOGIN_RATE_LIMIT") or None,
+            "trusted_proxies": _listed(env.get("ASSISTANT_TRUSTED_PROXIES", "")) or None,
+            "max_connections": int(env["ASSISTANT_MAX_CONNECTIONS"]) if _positive(env.get("ASSISTANT_MAX_CONNECTIONS")) else None,
+            "request_timeout": _seconds(env.get("ASSISTANT_REQUEST_TIMEOUT")),
             "admin_token": env.get("ASSISTANT_ADMIN_TOKEN") or None,
             "watch_corpus": env.get("ASSISTANT_WATCH", "").lower() in ("1", "true", "yes") or None,
             "log_questions": False if env.get("ASSISTANT_LOG_QUESTIONS", "").strip().lower() in ("0", "false", "no", "off") else None,
@@ -65,6 +75,18 @@ class Settings:
 
 def _positive(raw: str | None) -> bool:
     return bool(raw) and raw.strip().isdigit() and int(raw) > 0
+
+
+def _seconds(raw: str | None) -> float | None:
+    try:
+        value = float(raw or "")
+    except ValueError:
+        return None
+    return value if 0 < value < 3600 else None
+
+
+def _listed(raw: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
 
 
 def _origins(raw: str) -> tuple[str, ...]:

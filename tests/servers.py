@@ -28,17 +28,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def app_server(root: Path, corpus: Path | None = None, **env: str):
+def app_server(root: Path, corpus: Path | None = None, open_files: int | None = None, **env: str):
     """`python app.py` with its own corpus copy and index under `root`; yields its base URL.
-    Extra keyword arguments become environment variables (e.g. ASSISTANT_ALLOWED_ORIGINS)."""
-    with app_process(root, corpus, **env) as (base, _):
+    Extra keyword arguments become environment variables (e.g. ASSISTANT_ALLOWED_ORIGINS).
+    `open_files` sets the process's open-files limit, soft and hard (`ulimit -n`)."""
+    with app_process(root, corpus, open_files, **env) as (_, base):
         yield base
 
 
 @contextmanager
-def app_process(root: Path, corpus: Path | None = None, **env: str):
-    """`app_server`, yielding (base URL, the server's Popen) once the API answers and
-    the chat page is mounted (the server imports gradio after it starts)."""
+def app_process(root: Path, corpus: Path | None = None, open_files: int | None = None, **env: str):
+    """app_server, yielding (the server's Popen, its base URL): for tests that read its
+    memory or kill it. Both yield once the API answers and the chat page is mounted
+    (the server imports gradio after it starts answering)."""
     root.mkdir(parents=True, exist_ok=True)
     if not (root / "corpus").exists():
         shutil.copytree(corpus or PROJECT / "corpus", root / "corpus")
@@ -48,6 +50,7 @@ def app_process(root: Path, corpus: Path | None = None, **env: str):
         "ASSISTANT_INDEX_DIR": str(root / "index"),
         "ASSISTANT_PORT": str(port),
         "ASSISTANT_RATE_LIMIT": "10000/minute",
+        "ASSISTANT_LOGIN_RATE_LIMIT": "10000/minute",  # tests try wrong tokens on purpose
         "ASSISTANT_DATA_DIR": str(root / "data"),  # the question log, never the checkout's data/
         "ASSISTANT_DB": "",
         "ASSISTANT_LOG_QUESTIONS": "1",
@@ -55,7 +58,8 @@ def app_process(root: Path, corpus: Path | None = None, **env: str):
     log_path = root / "server.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen([sys.executable, str(PROJECT / "app.py")], env=environment,
-                                   stdout=log, stderr=subprocess.STDOUT)
+                                   stdout=log, stderr=subprocess.STDOUT,
+                                   preexec_fn=(lambda: _limit_open_files(open_files)) if open_files else None)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -74,13 +78,37 @@ def app_process(root: Path, corpus: Path | None = None, **env: str):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"server not healthy in 120 s: {log_path.read_text()[-3000:]}")
             time.sleep(0.3)
-        yield base, process
+        yield process, base
     finally:
         process.terminate()
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def _limit_open_files(count: int) -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_NOFILE, (count, count))
+
+
+@contextmanager
+def asgi_server(app, **config):
+    """A small ASGI app under a real uvicorn server on loopback, in this process (for
+    middleware tests that need no model); yields its base URL. `config` goes to uvicorn.Config."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning", **config))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        if not eventually(lambda: server.started or not thread.is_alive(), timeout=30) or not server.started:
+            raise RuntimeError("the test server did not start")
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @contextmanager

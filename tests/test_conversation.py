@@ -35,11 +35,12 @@ def test_where_do_they_show_up_after_static_wrinkles_cites_the_nasolabial_folds(
     assert body["about"] == "Static Wrinkles" and "static wrinkles" in body["resolved_query"].casefold()
 
 
-def test_do_they_go_away_after_crows_feet_is_read_as_being_about_dynamic_wrinkles(real_assistant):
-    # The reading is right; the ranking is not yet: Static Wrinkles ("dynamic wrinkles …
-    # even when the muscles are relaxed") still outranks the sentence that answers.
+def test_do_they_go_away_after_crows_feet_quotes_the_dynamic_wrinkles_sentence(real_assistant):
+    # Alone, Static Wrinkles ("… even when the muscles are relaxed") wins on the word; in
+    # context the paragraph under discussion leads.
     answer = talk(real_assistant, "What are crow's feet?", "do they go away when I relax?")
     assert answer.answerable and answer.about == "Dynamic Wrinkles"
+    assert "disappear when the muscles are at rest" in answer.text.split("[1]")[0]
 
 
 def test_give_me_some_examples_after_dynamic_wrinkles_lists_crows_feet(real_assistant):
@@ -107,5 +108,5 @@ def test_in_a_whole_blog_follow_ups_stay_in_the_article_under_discussion(real_as
     report = evaluate_collection_dialogs(read_collection(EVAL_DIR / "external-slice"), tmp_path, load)
     assert report.followups >= 10
     assert report.followup_hit_at_1 >= report.followup_alone_hit_at_1, report
-    assert report.followup_hit_at_1 >= report.followup_concat_hit_at_1, report
-    assert report.followup_hit_at_1 >= 0.8, report
+    assert report.followup_hit_at_1 > report.followup_concat_hit_at_1, report
+    assert report.followup_hit_at_1 >= 0.85, report

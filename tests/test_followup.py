@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.followup import last_exchange, leans_on_context, quoted_sentences, turns
+from assistant.followup import last_exchange, leans_on_context, points_back, quoted_sentences, turns
 
 FIRST = "What are dynamic wrinkles?"
 
@@ -78,3 +78,9 @@ def test_questions_that_point_back_or_leave_out_their_subject_lean_on_context(qu
 ])
 def test_questions_that_name_their_subject_stand_alone(question):
     assert not leans_on_context(question)
+
+
+def test_a_possessive_after_a_name_in_the_question_refers_to_that_name():
+    assert not points_back("How did Pakistan boost its doctoral output?")
+    assert points_back("what did his dad do for a living?")
+    assert points_back("How did Fox take it?")  # "it" is no possessive: still the earlier subject

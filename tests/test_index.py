@@ -3,7 +3,11 @@ what changed, and corrupt or missing files reported as one fixable domain error.
 Uses the fake embedder: these tests are about bookkeeping, not about meaning."""
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -315,6 +319,74 @@ def test_an_index_of_another_format_version_is_a_mismatch(built, index_dir):
         index_store.load(index_dir, FakeEmbedder.model_id)
 
 
+# --- damaged data files: named, with the fix, never a different answer ----------------
+
+
+def _truncated_in_place(path: Path) -> None:
+    os.truncate(path, path.stat().st_size - 100)
+
+
+def _overwritten_same_size(path: Path) -> None:
+    """The last 64 bytes rewritten in place: for sentences-*.npy, the last vector's tail."""
+    with open(path, "r+b") as handle:
+        handle.seek(-64, os.SEEK_END)
+        tail = handle.read(64)
+        handle.seek(-64, os.SEEK_END)
+        handle.write(tail[::-1] if path.suffix != ".jsonl" else tail.replace(b"a", b"e"))
+
+
+def _removed(path: Path) -> None:
+    path.unlink()
+
+
+@pytest.mark.parametrize("kind", ["passages", "vectors", "sentences"])
+@pytest.mark.parametrize("damage", [_truncated_in_place, _overwritten_same_size, _removed],
+                         ids=lambda f: f.__name__.strip("_"))
+def test_a_damaged_data_file_is_one_line_naming_it_and_the_fix(built, index_dir, kind, damage):
+    path = _data_file(index_dir, kind)
+    damage(path)
+    with pytest.raises(IndexCorrupt) as error:
+        index_store.load(index_dir, FakeEmbedder.model_id)
+    message = str(error.value)
+    assert str(path) in message and message.endswith("run `assistant build --force` to rebuild it")
+    assert "\n" not in message
+
+
+def test_the_manifest_records_each_data_file_s_size_and_sha256(built, index_dir):
+    manifest = _manifest(index_dir)
+    for kind in ("passages", "vectors", "sentences"):
+        contents = _data_file(index_dir, kind).read_bytes()
+        assert manifest["file_sizes"][kind] == len(contents)
+        assert manifest["file_sha256"][kind] == hashlib.sha256(contents).hexdigest()
+
+
+LOAD_THEN_DAMAGE = """
+import os, sys
+from pathlib import Path
+from assistant import index as index_store
+from assistant.retrieve import Retriever
+sys.path.insert(0, sys.argv[2])
+from conftest import FakeEmbedder
+
+index_dir = Path(sys.argv[1])
+index = index_store.load(index_dir, FakeEmbedder.model_id)
+ranked = lambda: [h.passage.id for h in Retriever(index).rank("sun", FakeEmbedder.vector("sun")).hits]
+before = ranked()
+sentences = index_dir / index.manifest.files["sentences"]
+os.truncate(sentences, 128)  # under a memory map, touching the lost pages is SIGBUS
+with open(sentences, "r+b") as handle:
+    handle.write(bytes(128))
+print(float(index.sentence_vectors.sum()), ranked() == before)
+"""
+
+
+def test_files_changed_on_disk_after_loading_change_nothing_in_memory(built, index_dir):
+    run = subprocess.run([sys.executable, "-c", LOAD_THEN_DAMAGE, str(index_dir), str(Path(__file__).parent)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]  # -7 (SIGBUS) when the vectors were memory-mapped
+    assert run.stdout.split()[1] == "True"
+
+
 # --- crashes and odd corpora ------------------------------------------------------
 
 
@@ -386,12 +458,11 @@ def test_past_the_threshold_the_index_is_hnsw_and_answers_like_the_exact_one(cor
     assert (again.embedded, again.reused) == (1, approx.passages)
 
 
-def test_bm25_is_saved_at_build_and_memory_mapped_at_load_never_rebuilt(built, index_dir, monkeypatch):
+def test_bm25_is_saved_at_build_and_read_at_load_never_rebuilt(built, index_dir, monkeypatch):
     from assistant import retrieve
 
     index = index_store.load(index_dir, FakeEmbedder.model_id)
-    paragraphs, _ = index.lexical
-    assert isinstance(paragraphs[0].scores["data"], np.memmap)
+    assert index.lexical is not None
     rebuilt = _ranked_ids(index, FakeEmbedder())
 
     def no_rebuild(texts):
@@ -412,14 +483,9 @@ def test_a_damaged_bm25_file_is_reported_as_a_corrupt_index(built, index_dir):
         index_store.load(index_dir, FakeEmbedder.model_id)
 
 
-def test_passage_vectors_are_memory_mapped_not_copied(built, index_dir):
-    index = index_store.load(index_dir, FakeEmbedder.model_id)
-    mapped = Path("/proc/self/maps").read_text()
-    assert str(index_dir / index.manifest.files["vectors"]) in mapped
-    assert Retriever(index).rank("crow's feet", FakeEmbedder.vector("crow's feet")).hits  # read through the map
-
-
-def test_sentence_vectors_are_read_on_demand_and_equal_the_saved_array(built, index_dir):
+def test_large_sentence_vectors_are_read_on_demand_and_equal_the_saved_array(built, index_dir, monkeypatch):
+    assert isinstance(index_store.load(index_dir, FakeEmbedder.model_id).sentence_vectors, np.ndarray)  # small: held
+    monkeypatch.setattr(index_store, "SENTENCES_ON_DEMAND_FROM", 1)  # as if it were 100k passages'
     index = index_store.load(index_dir, FakeEmbedder.model_id)
     path = index_dir / index.manifest.files["sentences"]
     saved = np.load(path)
@@ -432,3 +498,7 @@ def test_sentence_vectors_are_read_on_demand_and_equal_the_saved_array(built, in
     np.testing.assert_array_equal(rows[picked], saved[picked])
     with pytest.raises(IndexError):
         rows[np.array([len(saved)])]
+    assert _ranked_ids(index, FakeEmbedder()) == _ranked_ids(index_store.load(index_dir), FakeEmbedder())
+    os.truncate(path, 128)  # truncated under a running server: a one-line error, never a wrong answer
+    with pytest.raises(IndexCorrupt, match="shorter than when it was loaded"):
+        rows[len(saved) - 1]

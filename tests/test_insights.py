@@ -108,3 +108,22 @@ def test_the_dashboards_memo_embeds_each_phrasing_once(fake_embedder):
     first = len(fake_embedder.texts)
     summarize(LOG, memo, days=7, now=NOW)
     assert len(fake_embedder.texts) == first == len(set(fake_embedder.texts))
+
+
+def test_readers_control_characters_are_shown_escaped_in_the_text_json_and_dashboard(fake_embedder):
+    import json
+
+    from assistant.dashboard import tables
+    from assistant.insights import dumps
+
+    hostile = "\x1b[2J\x1b]0;pwned\x07what is\u202e collagen\x9b31m"
+    rows = [row(hostile, helpful=False, comment="bad\rcomment\u2066"), row("what is retinol", n=2)]
+    report = summarize(rows, fake_embedder.encode, days=7, now=NOW)
+    text, exported = as_text(report), dumps(report)
+    for printed in (text, exported):
+        assert not any(c in printed for c in "\x1b\x07\x9b\u202e\u2066\r"), repr(printed)
+    assert "\\x1b[2J\\x1b]0;pwned\\x07what is\\u202e collagen\\x9b31m" in text
+    assert json.loads(exported)["unhelpful_answers"][0]["question"] == hostile  # the same data, escaped as JSON
+    shown = tables(report)[-1]
+    assert list(shown["question"]) == ["\\x1b[2J\\x1b]0;pwned\\x07what is\\u202e collagen\\x9b31m"]
+    assert list(shown["comment"]) == ["bad\\x0dcomment\\u2066"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections import Counter
@@ -14,7 +15,7 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-from servers import PROJECT, app_server
+from servers import PROJECT, app_server, eventually
 
 from assistant.questionlog import read
 
@@ -130,6 +131,37 @@ def test_the_insights_page_draws_its_charts_in_a_browser(server, seeded, browser
     page.wait_for_timeout(500)  # let the charts finish their entry transition before the picture
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "insights.png"), full_page=True)
+    context.close()
+
+
+def test_questions_lost_to_a_locked_log_stay_on_the_page_after_recovery_until_dismissed(server, seeded, browser):
+    from playwright.sync_api import expect
+
+    server_log = server.db.parent.parent / "server.log"
+    holder = sqlite3.connect(server.db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # the owner's own tool holding the log, say
+    try:
+        lost = httpx.get(f"{server.base}/api/ask", params={"q": "what is collagen"}, timeout=60)
+        assert eventually(lambda: "database is locked" in server_log.read_text(), 30)  # the writer gave up on it
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert lost.status_code == 200
+    kept = httpx.get(f"{server.base}/api/ask", params={"q": "what are crows feet"}, timeout=60).json()
+    assert eventually(lambda: kept["question_id"] in {r.id for r in read(server.db)})  # recovered: the loss is in the log too
+
+    context = browser.new_context(http_credentials={"username": "owner", "password": TOKEN})
+    page = context.new_page()
+    page.goto(f"{server.base}/insights/")
+    summary = page.locator("#summary")
+    expect(summary).to_contain_text("1 question answered but not recorded", timeout=60_000)
+    expect(summary).to_contain_text("locked")
+    page.locator("#dismiss-losses").click()
+    expect(summary).not_to_contain_text("not recorded", timeout=30_000)
+    expect(page.locator("#dismiss-losses")).to_have_count(0)
+    page.reload()
+    expect(summary).to_contain_text("helpful ratio", timeout=60_000)
+    assert "not recorded" not in summary.inner_text()
     context.close()
 
 

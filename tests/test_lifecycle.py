@@ -212,6 +212,45 @@ def test_a_corrupt_index_on_disk_is_reported_while_the_last_good_one_serves(site
     assert version(base) == before
 
 
+@pytest.mark.slow
+def test_data_files_damaged_under_the_server_are_reported_and_never_change_an_answer(site):
+    base, root = site
+    index_dir = root / "index"
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    assert wait_for(lambda: version(base) == manifest["version"], 15)  # an earlier test's build is served
+    questions = ["does sunscreen help?", "What are crow's feet?", "how do muscles cause wrinkles?"]
+
+    def answers():
+        return [{k: v for k, v in httpx.get(f"{base}/api/ask", params={"q": q}).json().items() if k != "question_id"}
+                for q in questions]
+
+    def problem():
+        return httpx.get(f"{base}/healthz").json().get("index_problem", "")
+
+    before = answers()
+    for kind, damage in [("sentences", "truncate"), ("sentences", "overwrite"), ("vectors", "overwrite"),
+                         ("passages", "overwrite"), ("vectors", "remove")]:
+        path = index_dir / manifest["files"][kind]
+        good = path.read_bytes()
+        try:
+            if damage == "truncate":
+                os.truncate(path, len(good) // 2)
+            elif damage == "overwrite":  # same size, in place, still well-formed: only the hash tells
+                at = good.find(b"sunscreen") if kind == "passages" else len(good) - 16
+                with open(path, "r+b") as handle:
+                    handle.seek(at)
+                    handle.write(b"suncream!" if kind == "passages" else good[at:][::-1])
+            else:
+                path.unlink()
+            assert wait_for(lambda: path.name in problem(), 15), (kind, damage, problem())
+            assert "assistant build --force" in problem()
+            assert answers() == before, (kind, damage)
+        finally:
+            path.write_bytes(good)
+        assert wait_for(lambda: not problem(), 15)
+    assert version(base) == manifest["version"] and answers() == before
+
+
 def test_a_crash_between_any_two_writes_leaves_the_previous_index(corpus_dir, tmp_path, monkeypatch):
     index_dir = tmp_path / "index"
     index_store.build(corpus_dir, index_dir, FakeEmbedder())
@@ -225,7 +264,7 @@ def test_a_crash_between_any_two_writes_leaves_the_previous_index(corpus_dir, tm
             calls["n"] += 1
             if calls["n"] == crash_at:
                 raise OSError("disk full")
-            real_write(path, write)
+            return real_write(path, write)
 
         monkeypatch.setattr(index_store, "_write_atomic", crashing_write)
         with pytest.raises(OSError):

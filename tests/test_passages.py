@@ -171,3 +171,15 @@ def test_a_single_word_over_the_limit_is_cut_into_pieces_that_fit():
     pieces = _pieces(text, lambda chunk: len(chunk) <= 800)
     assert all(b - a <= 800 for a, b in pieces)
     assert "".join(text[a:b] for a, b in pieces).replace(" ", "") == text.replace(" ", "")
+
+
+def test_a_month_or_initials_inside_a_sentence_do_not_end_it():
+    from assistant.sentences import sentence_spans
+
+    text = ("The team debuted in The Fantastic Four #1 (Nov. 1961). Other architects include "
+            "Rick Mather and I.M. Pei. It is dry.")
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "The team debuted in The Fantastic Four #1 (Nov. 1961).",
+        "Other architects include Rick Mather and I.M. Pei.",
+        "It is dry.",
+    ]

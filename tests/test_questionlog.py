@@ -69,6 +69,20 @@ def test_a_comment_with_a_lone_surrogate_is_saved_and_the_log_goes_on(question_l
     assert rows[question_id].comment == "bad ? byte" and later in rows
 
 
+def test_control_characters_and_lone_surrogates_are_replaced_before_the_row_is_queued(question_log):
+    question_id = question_log.record(answered("what \x00are\x1b[2J crow's\r feet\ud800\x85?"), 0.01, "api")
+    assert question_log.feedback(Feedback.parse({"question_id": question_id, "helpful": False,
+                                                  "comment": "line one\nline\x07 two\ud83d"})) is True
+    [row] = read(question_log.path)
+    assert row.question == "what \ufffdare\ufffd[2J crow's\ufffd feet?\ufffd?"
+    assert row.comment == "line one\nline\ufffd two?"
+
+
+def test_an_answered_question_is_committed_before_record_returns(question_log):
+    question_id = question_log.record(answered("What are crow's feet?"), 0.01, "api")
+    assert [row.id for row in read(question_log.path)] == [question_id]  # no flush: already on disk
+
+
 def test_a_batch_that_fails_in_an_unexpected_way_is_counted_and_the_writer_lives_on(question_log, monkeypatch):
     real_write = question_log._write
     calls = {"n": 0}
@@ -85,6 +99,55 @@ def test_a_batch_that_fails_in_an_unexpected_way_is_counted_and_the_writer_lives
     question_log.record(answered("second"), 0.01, "api")
     question_log.flush()
     assert [row.question for row in read(question_log.path)] == ["second"]
+
+
+class WriterKilled(BaseException):
+    """Not an Exception: nothing in the writer's loop catches it, so the thread ends."""
+
+
+def test_a_writer_thread_that_dies_is_restarted_and_its_batch_counted(question_log, monkeypatch, caplog):
+    real_write = question_log._write
+    calls = {"n": 0}
+
+    def die_once(db, batch):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise WriterKilled("gone")
+        return real_write(db, batch)
+
+    monkeypatch.setattr(question_log, "_write", die_once)
+    with caplog.at_level(logging.ERROR, logger="assistant.questionlog"):
+        question_log.record(answered("first"), 0.01, "api")
+        question_log._thread.join(10)
+        assert not question_log._thread.is_alive()
+        question_log.record(answered("second"), 0.01, "api")
+    question_log.flush()
+    assert [row.question for row in read(question_log.path)] == ["second"]
+    assert [(loss.questions, loss.problem) for loss in question_log.losses()] == [(1, "the writer stopped: WriterKilled: gone")]
+    assert any("restarted" in r.getMessage() for r in caplog.records)
+
+
+def test_losses_stay_on_the_dashboard_after_recovery_and_a_restart_until_dismissed(tmp_path):
+    path = tmp_path / "questions.db"
+    first = QuestionLog(path)
+    first.record(answered("before"), 0.01, "api")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    first.record(answered("while locked"), 0.01, "api")
+    first.flush()
+    holder.execute("ROLLBACK")
+    holder.close()
+    first.record(answered("after"), 0.01, "api")  # the log recovers, and records what it lost
+    first.close()
+    assert first.last_error == ""
+
+    second = QuestionLog(path)  # a restart
+    [loss] = second.losses()
+    assert loss.questions == 1 and "locked" in loss.problem and loss.first_at <= loss.last_at
+    assert second.dismiss_losses() is True
+    assert second.losses() == []
+    second.close()
+    assert QuestionLog(path).losses() == [] and [r.question for r in read(path)] == ["before", "after"]
 
 
 def test_feedback_on_an_unknown_question_is_reported_as_such(question_log):

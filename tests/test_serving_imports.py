@@ -26,7 +26,7 @@ def _heavy_libraries_mapped(pid: int) -> list[str]:
 
 
 def test_a_server_that_builds_and_rebuilds_its_index_never_maps_torch(tmp_path):
-    with app_process(tmp_path, ASSISTANT_ADMIN_TOKEN=TOKEN) as (base, process):  # no index yet: it builds one
+    with app_process(tmp_path, ASSISTANT_ADMIN_TOKEN=TOKEN) as (process, base):  # no index yet: it builds one
         assert httpx.get(f"{base}/api/ask", params={"q": "What are crow's feet?"}, timeout=60).json()["answerable"]
         (tmp_path / "corpus" / "sleep.txt").write_text("Sleep\n\nSleeping on your back keeps creases off the cheeks.\n")
         report = httpx.post(f"{base}/api/reindex", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=300).json()

@@ -67,3 +67,15 @@ def test_the_question_log_lives_under_data_unless_told_otherwise(clean_env, tmp_
 def test_a_retention_that_is_not_a_positive_number_keeps_the_default(clean_env, days):
     clean_env.setenv("ASSISTANT_RETENTION_DAYS", days)
     assert Settings.from_env().retention_days == 90
+
+
+def test_no_proxy_is_trusted_unless_named(monkeypatch):
+    for name in ("ASSISTANT_TRUSTED_PROXIES", "ASSISTANT_FEEDBACK_RATE_LIMIT", "ASSISTANT_REQUEST_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    assert Settings.from_env().trusted_proxies == ()
+    monkeypatch.setenv("ASSISTANT_TRUSTED_PROXIES", " 127.0.0.1, 10.0.0.0/8 ,")
+    monkeypatch.setenv("ASSISTANT_FEEDBACK_RATE_LIMIT", "20/minute")
+    monkeypatch.setenv("ASSISTANT_REQUEST_TIMEOUT", "2.5")
+    settings = Settings.from_env()
+    assert (settings.trusted_proxies, settings.feedback_rate_limit, settings.request_timeout) == (
+        ("127.0.0.1", "10.0.0.0/8"), "20/minute", 2.5)

@@ -80,8 +80,10 @@ def test_a_thumbs_up_is_recorded_against_its_question(page, server, root):
 
 def test_a_follow_up_uses_the_conversation(page, server):
     page.goto(server, wait_until="load")
-    ask(page, "What are dynamic wrinkles?", "#chat a[href*='dynamic-wrinkles']")
-    ask(page, "and how do I prevent them?", "#chat a[href*='preventing'], #chat a[href*='sun-protection']")
+    ask(page, "What are crow's feet?", "#chat a[href*='dynamic-wrinkles']")
+    ask(page, "do they go away when I relax?", "#chat em:has-text('About Dynamic Wrinkles')")
+    last_answer = page.locator("#chat em:has-text('About Dynamic Wrinkles')").locator("xpath=ancestor::*[.//p][1]").inner_text()
+    assert last_answer.index("disappear when the muscles are at rest") < last_answer.index("[1]")  # quoted, not only cited
     assert page.dialogs == []
 
 

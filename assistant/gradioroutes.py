@@ -64,11 +64,20 @@ class GradioEvents:
 
     def __init__(self, app, pages: dict):
         self.app = app
-        self.handlers = {}  # (mount, path) -> {fn_index: number of inputs}
-        for mount, blocks in pages.items():
-            for path, queued in EVENT_ROUTES.items():
-                self.handlers[(mount.rstrip("/") + path)] = {
-                    index: len(fn.inputs) for index, fn in blocks.fns.items() if bool(fn.queue) == queued}
+        self.pages = pages  # read again once it grows: a server mounts its pages after start-up (pages.py)
+        self._handlers: dict = {}  # (mount, path) -> {fn_index: number of inputs}
+        self._built_for = -1
+
+    @property
+    def handlers(self) -> dict:
+        if self._built_for != len(self.pages):
+            handlers = {}
+            for mount, blocks in list(self.pages.items()):
+                for path, queued in EVENT_ROUTES.items():
+                    handlers[(mount.rstrip("/") + path)] = {
+                        index: len(fn.inputs) for index, fn in blocks.fns.items() if bool(fn.queue) == queued}
+            self._handlers, self._built_for = handlers, len(self.pages)
+        return self._handlers
 
     async def __call__(self, scope, receive, send):
         handlers = self.handlers.get(scope["path"]) if scope["type"] == "http" and scope.get("method") == "POST" else None

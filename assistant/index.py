@@ -5,8 +5,12 @@ files of its version (`passages-V.jsonl`, `vectors-V.faiss`, `sentences-V.npy`),
 which are written first under new names. A crash before the manifest is replaced
 leaves the previous version whole; files of older versions are removed after.
 The manifest records each data file's size and SHA-256; loading reads a file into
-memory, then checks both, so a file damaged or rewritten on disk (even later, under
-a running server) never changes an answer. Nothing is memory-mapped.
+memory, then checks both, so a file damaged or rewritten on disk never changes an
+answer. Large sentence-vector files (SENTENCES_ON_DEMAND_FROM) are the exception:
+checked the same way, then read row by row on demand (mapped.Rows, pread, never
+mapped), so 600 MB at 100k passages stay out of the process. The ONNX export the vectors were encoded with
+(`encoder-KEY.onnx`, named by `encoder`) lives here too, so a server encodes
+questions exactly as the index was built.
 """
 from __future__ import annotations
 
@@ -36,6 +40,12 @@ MANIFEST = "manifest.json"
 FIX = "run `assistant build` to rebuild it"
 FIX_DAMAGED = "run `assistant build --force` to rebuild it"
 DATA_FILES = ("passages", "vectors", "sentences")
+# Sentence vectors this large (about 10k passages) are checked, then read row by row on
+# demand (mapped.py) rather than held: at 100k passages they are 600 MB, and a 1 GB VPS
+# must serve them. Below it they are held in memory, so nothing done to the file after
+# loading can change an answer; above it a truncation is a one-line error, and a
+# same-size rewrite in place would be read as it is.
+SENTENCES_ON_DEMAND_FROM = 64 * 2**20
 HNSW_FROM = 30_000  # passages; recall@100 0.97 vs exact at efSearch 512 (bench/scale.py)
 HNSW_EF_SEARCH = 512
 PAUSE_AT = "ASSISTANT_BUILD_PAUSE_AT"  # test-only: a stage where build() stops, see _pause
@@ -55,6 +65,7 @@ class Manifest:
     probe_evidence: float = 0.0  # median evidence of off-topic probe questions (calibrate.py)
     file_sizes: dict = field(default_factory=dict)  # kind ("vectors") -> bytes
     file_sha256: dict = field(default_factory=dict)  # kind -> hex digest of the whole file
+    encoder: str = ""  # the ONNX export beside the index that encoded it ("": torch)
 
     @classmethod
     def from_json(cls, raw: dict) -> "Manifest":
@@ -66,6 +77,7 @@ class Manifest:
                 and type(manifest.format_version) is int and type(manifest.documents) is int
                 and all(isinstance(h, str) for h in manifest.passage_hashes)
                 and type(manifest.probe_evidence) in (int, float)
+                and isinstance(manifest.encoder, str) and "/" not in manifest.encoder
                 and all(isinstance(k, str) and isinstance(v, str) and "/" not in v for k, v in manifest.files.items())
                 and all(type(v) is int for v in manifest.file_sizes.values())
                 and all(isinstance(v, str) for v in manifest.file_sha256.values())):
@@ -81,8 +93,9 @@ class Index:
     manifest: Manifest
     passages: tuple[Passage, ...]
     faiss: object
-    sentence_vectors: np.ndarray
+    sentence_vectors: np.ndarray  # or mapped.Rows, which reads the same rows from the file
     sentence_rows: tuple[int, ...]  # first sentence row of each passage
+    lexical: tuple | None = None  # the saved BM25 indexes (lexical.py); None: built at warm-up
 
     def passage_vectors(self) -> np.ndarray:
         return self.faiss.reconstruct_n(0, self.faiss.ntotal)
@@ -115,7 +128,9 @@ def load(index_dir: Path, model: str | None = None) -> Index:
         raise IndexMismatch(f"index in {index_dir} has format {manifest.format_version}, this version reads {FORMAT_VERSION}; {FIX}")
     if model is not None and manifest.model != model:
         raise IndexMismatch(f"index in {index_dir} was built with model {manifest.model!r}, but the configured model is {model!r}; {FIX}")
-    contents = {kind: _read_checked(index_dir, manifest, kind) for kind in DATA_FILES}
+    on_demand = manifest.file_sizes.get("sentences", 0) >= SENTENCES_ON_DEMAND_FROM
+    contents = {kind: _read_checked(index_dir, manifest, kind, keep=not (on_demand and kind == "sentences"))
+                for kind in DATA_FILES}
     names = {kind: manifest.files[kind] for kind in DATA_FILES}
     try:
         passages = tuple(_passage_from_json(json.loads(line)) for line in contents.pop("passages").decode().splitlines() if line.strip())
@@ -126,7 +141,12 @@ def load(index_dir: Path, model: str | None = None) -> Index:
         vectors = faiss.deserialize_index(np.frombuffer(contents.pop("vectors"), dtype=np.uint8))
         if isinstance(vectors, faiss.IndexHNSW):
             vectors.hnsw.efSearch = HNSW_EF_SEARCH
-        sentence_vectors = _array_from_npy(contents.pop("sentences"))
+        if on_demand:  # checked like the others, then read only where a question needs it
+            from .mapped import Rows
+
+            sentence_vectors = Rows(index_dir / names["sentences"])
+        else:
+            sentence_vectors = _array_from_npy(contents.pop("sentences"))
     except (RuntimeError, ValueError, OSError, EOFError) as exc:
         raise IndexCorrupt(f"index vectors in {index_dir} are unreadable or truncated ({type(exc).__name__}); {FIX}") from None
     hashes = tuple(p.hash for p in passages)
@@ -143,13 +163,35 @@ def load(index_dir: Path, model: str | None = None) -> Index:
     rows = _sentence_rows(passages)
     if sentence_vectors.dtype != np.float32:
         raise IndexCorrupt(f"index sentence vectors in {index_dir} are {sentence_vectors.dtype}, not float32; {FIX}")
-    return Index(index_dir, manifest, passages, vectors, sentence_vectors, rows)
+    return Index(index_dir, manifest, passages, vectors, sentence_vectors, rows, _load_lexical(index_dir, manifest))
 
 
-def _read_checked(index_dir: Path, manifest: Manifest, kind: str) -> bytes:
+def _load_lexical(index_dir: Path, manifest: Manifest) -> tuple | None:
+    """The saved BM25 indexes, or None for an index built before they were saved."""
+    from . import lexical
+
+    if "lexical" not in manifest.files:
+        return None
+    try:
+        return lexical.load(index_dir / manifest.files["lexical"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexCorrupt(f"index BM25 files in {index_dir} are unreadable ({type(exc).__name__}); {FIX}") from None
+
+
+def encoder_file(index_dir: Path) -> Path | None:
+    """The ONNX export the index in `index_dir` was encoded with, if it has one on disk."""
+    try:
+        name = _read_manifest(index_dir).encoder
+    except (IndexNotFound, IndexCorrupt):
+        return None
+    return index_dir / name if name and (index_dir / name).is_file() else None
+
+
+def _read_checked(index_dir: Path, manifest: Manifest, kind: str, keep: bool = True) -> bytes:
     """One data file's bytes, after checking its size and SHA-256 against the manifest.
     Read into memory, never mapped: a file truncated under a mapping kills the process
-    (SIGBUS), and one rewritten in place would change answers without a word."""
+    (SIGBUS), and one rewritten in place would change answers without a word. With
+    `keep` false the file is only checked, read through in chunks (b"" is returned)."""
     try:
         name, size, digest = manifest.files[kind], manifest.file_sizes[kind], manifest.file_sha256[kind]
     except KeyError:
@@ -161,12 +203,16 @@ def _read_checked(index_dir: Path, manifest: Manifest, kind: str) -> bytes:
             if found != size:
                 raise IndexCorrupt(f"index file {path} is {found:,} bytes, the manifest says {size:,} "
                                    f"(truncated or rewritten since the build); {FIX_DAMAGED}")
-            contents = handle.read(size + 1)
+            if keep:
+                contents = handle.read(size + 1)
+            else:
+                found_digest = hashlib.file_digest(handle, "sha256").hexdigest()
+                contents = b""
     except FileNotFoundError:
         raise IndexCorrupt(f"index file {path} is missing; {FIX_DAMAGED}") from None
     except OSError as exc:
         raise IndexCorrupt(f"index file {path} can't be read ({exc.strerror or type(exc).__name__}); {FIX_DAMAGED}") from None
-    if len(contents) != size or hashlib.sha256(contents).hexdigest() != digest:
+    if (len(contents) != size or hashlib.sha256(contents).hexdigest() != digest) if keep else found_digest != digest:
         raise IndexCorrupt(f"index file {path} was changed since the build (its SHA-256 differs from the manifest's); {FIX_DAMAGED}")
     return contents
 
@@ -263,9 +309,15 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
             n = len(previous.passages)
             return BuildReport(n, 0, n, 0, time.perf_counter() - started, len(documents), False, tuple(skipped))
         passages = passages_of_all(documents, embedder.fits)
+        placed = getattr(embedder, "place_export", None)
+        encoder = placed(index_dir) if placed else ""
+        if previous and previous.manifest.encoder and encoder and previous.manifest.encoder != encoder:
+            previous_vectors_usable = False  # another export: maybe another model under the same name
+        else:
+            previous_vectors_usable = previous is not None
 
         stored: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        if previous:
+        if previous_vectors_usable:
             old_vectors = previous.passage_vectors()
             for i, p in enumerate(previous.passages):
                 stored[p.hash] = (old_vectors[i], previous.sentence_vectors_of(i))
@@ -286,7 +338,7 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
         flat = vector_index(dim, len(vectors))
         flat.add(vectors)
         _pause("embedded")
-        probe_evidence = _calibrate(index_dir, passages, flat, sentence_vectors, embedder)
+        probe_evidence, retriever = _calibrate(index_dir, passages, flat, sentence_vectors, embedder)
 
         built_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
@@ -297,13 +349,21 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
             "vectors": _write_atomic(index_dir / files["vectors"], lambda h: h.write(faiss.serialize_index(flat).tobytes())),
             "sentences": _write_atomic(index_dir / files["sentences"], lambda h: np.save(h, sentence_vectors, allow_pickle=False)),
         }
+        if passages:  # BM25 as calibration built it, so loading never rebuilds it
+            from . import lexical
+
+            files["lexical"] = f"lexical-{version}"
+            lexical.save(index_dir / files["lexical"], retriever.lexical_indexes())
         _pause("written")
         manifest = Manifest(FORMAT_VERSION, version, embedder.model_id, int(dim), corpus_print, built_at,
                             len(documents), tuple(p.hash for p in passages), files, probe_evidence,
                             file_sizes={kind: size for kind, (size, _) in written.items()},
-                            file_sha256={kind: digest for kind, (_, digest) in written.items()})
+                            file_sha256={kind: digest for kind, (_, digest) in written.items()}, encoder=encoder)
         _write_atomic(index_dir / MANIFEST, lambda h: h.write(json.dumps(asdict(manifest), indent=1).encode()))
-        _remove_stale(index_dir, keep=set(files.values()) | set(previous.manifest.files.values() if previous else ()))
+        encoders = {encoder, previous.manifest.encoder if previous else ""} - {""}
+        kept = {*files.values(), *(previous.manifest.files.values() if previous else ()),
+                *encoders, *(f"{name}.data" for name in encoders)}  # an export's weights file (export.py)
+        _remove_stale(index_dir, keep=kept)
 
         current = {p.hash for p in passages}
         removed = len({p.hash for p in previous.passages} - current) if previous else 0
@@ -324,14 +384,15 @@ def _sentence_rows(passages) -> tuple[int, ...]:
     return tuple(int(x) for x in np.concatenate([[0], np.cumsum(counts)[:-1]])) if counts else ()
 
 
-def _calibrate(index_dir: Path, passages: list[Passage], vectors, sentence_vectors: np.ndarray, embedder) -> float:
-    """Ask the new index the bundled off-topic probes (see calibrate.py), before it is written."""
+def _calibrate(index_dir: Path, passages: list[Passage], vectors, sentence_vectors: np.ndarray, embedder):
+    """Ask the new index the bundled off-topic probes (see calibrate.py), before it is
+    written: (their median evidence, the draft's Retriever, whose BM25 is then built)."""
     from .calibrate import probe_evidence
     from .retrieve import Retriever
 
     draft = Index(index_dir, None, tuple(passages), vectors, sentence_vectors, _sentence_rows(passages))
     retriever = Retriever(draft)
-    return round(probe_evidence(retriever, embedder, retriever.paragraph), 4)
+    return round(probe_evidence(retriever, embedder, retriever.paragraph), 4), retriever
 
 
 def _pause(stage: str, first=None) -> None:
@@ -366,7 +427,9 @@ def _passage_record(p: Passage) -> dict:
 
 def _remove_stale(index_dir: Path, keep: set[str]) -> None:
     """Delete data files of versions older than the previous one, and crashed-build leftovers."""
+    import shutil
+
     for path in index_dir.iterdir():
-        is_data = path.name.startswith(("passages-", "vectors-", "sentences-"))
+        is_data = path.name.startswith(("passages-", "vectors-", "sentences-", "encoder-", "lexical-"))
         if (is_data and path.name not in keep) or path.name.endswith(".tmp"):
-            path.unlink(missing_ok=True)
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)

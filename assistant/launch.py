@@ -1,7 +1,10 @@
 """Starting the server: the port is bound first (a port in use is one line naming
-ASSISTANT_PORT, said before ten seconds go on loading), then the app is built and
-served on that socket, and one line names the URL once the port accepts connections
-and the model is loaded. Only warnings, and our own INFO lines, reach the log.
+ASSISTANT_PORT, said before anything loads), then the index and the model are loaded
+and the app is served on that socket. Two lines tell the owner where it stands:
+"serving on URL (…)" once the port accepts connections and the API answers with the
+model loaded, then "pages ready: …" once the chat and /insights pages, imported in a
+worker thread meanwhile (pages.py), are mounted. Only warnings, and our own INFO
+lines, reach the log.
 """
 from __future__ import annotations
 
@@ -53,7 +56,8 @@ def quiet_logging() -> None:
 
 def serve(settings: Settings | None = None) -> None:
     """Bind, build the app, serve under uvicorn with the connection limits of
-    connections.py; print "serving on URL (…)" once, when it is ready."""
+    connections.py; print "serving on URL (…)" once the API answers, then whether the
+    pages came up."""
     import uvicorn
 
     from .connections import (ACCEPT_BATCH, ConnectionLimits, DropReport, raise_open_files_limit, server_config,
@@ -69,8 +73,8 @@ def serve(settings: Settings | None = None) -> None:
     summarise_connection_errors(report)
     sock = listen(settings.host, settings.port, ACCEPT_BATCH)
     live = open_live(settings)
-    app = create_app(settings, live)
-    ready = live.model_ready
+    app = create_app(settings, live, pages_later=True)  # the model is loaded when this returns
+    late = app.state.late_pages
     shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host
     url = f"http://{shown_host}:{settings.port}"
     line = f"serving on {url} (open-files limit {open_files}, up to {limits.max_connections} connections)"
@@ -79,12 +83,17 @@ def serve(settings: Settings | None = None) -> None:
         async def startup(self, sockets=None):
             await super().startup(sockets=sockets)
             if not self.should_exit:
-                asyncio.get_running_loop().create_task(announce(self))
+                self.announcing = asyncio.get_running_loop().create_task(announce(self))  # kept: the loop holds tasks weakly
 
     async def announce(server) -> None:
-        await asyncio.to_thread(ready.wait)  # requests are served meanwhile; the line means "ready"
-        if not server.should_exit:
-            print(line, flush=True)
+        print(line, flush=True)
+        pages = await late.settled()
+        if server.should_exit:  # stopped while loading them: nothing to say
+            return
+        if pages == "ready":
+            print(f"pages ready: the chat at {url}/, insights at {url}/insights/", flush=True)
+        else:
+            print("pages failed to load (see the log above); the JSON API keeps serving", flush=True)
 
     config = server_config(app, settings.host, settings.port, limits, report)
     try:

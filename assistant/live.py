@@ -28,27 +28,24 @@ class LiveAssistant:
     def __init__(self, settings: Settings, embedder: Embedder | None = None, build: bool = True):
         self.settings = settings
         self.embedder = embedder or Embedder(settings.model)
+        self.embedder.use_export(index_store.encoder_file(settings.index_dir))  # torch-free, no re-hashing
         self._current = Assistant.load(settings, embedder=self.embedder, build=build)
         self._current.warm_up()
         self._swap_lock = threading.Lock()
         self._stop = threading.Event()
         self.last_error: str | None = None
-        self.model_ready = threading.Event()  # set once the model has loaded (or failed to)
 
-    def load_model_in_background(self) -> None:
-        """Load the model now rather than on the first question. Call it once the server's
-        own imports are done: loading beside gradio's import slowed both (GIL, 2 cores)."""
-        threading.Thread(target=self._load_model, name="model-loader", daemon=True).start()
-
-    def _load_model(self) -> None:
+    def load_model(self) -> None:
+        """Load the model now rather than on the first question (ONNX: about half a
+        second), and answer one question, so what answering imports (wordfreq,
+        rapidfuzz) is loaded too: the first reader pays for neither."""
         started = time.perf_counter()
         try:
             self.embedder.encode(["warm up"])
+            self._current.ask("What is this article about?")
             log.info("model loaded in %.1f s", time.perf_counter() - started)
         except AssistantError as exc:  # the first question will report it
             log.warning("model not loaded at start-up: %s", exc)
-        finally:
-            self.model_ready.set()
 
     @property
     def current(self) -> Assistant:

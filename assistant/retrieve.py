@@ -110,6 +110,8 @@ class Retriever:
 
     @cached_property
     def _bm25_paragraphs(self):
+        if self.index.lexical:  # saved at build time (lexical.py)
+            return self.index.lexical[0]
         passages = self.index.passages
         _, first, counts = self._paragraphs
         texts = [context_line(passages[a].doc_title, passages[a].section) + "\n"
@@ -118,7 +120,13 @@ class Retriever:
 
     @cached_property
     def _bm25_sentences(self):
+        if self.index.lexical:
+            return self.index.lexical[1]
         return _bm25([t for p in self.index.passages for t in p.sentence_texts()] or [""])
+
+    def lexical_indexes(self) -> tuple:
+        """The BM25 (model, term ids) of the paragraphs and of the sentences, for saving."""
+        return self._bm25_paragraphs, self._bm25_sentences
 
     @cached_property
     def vocabulary(self) -> frozenset[str]:

@@ -1,6 +1,7 @@
-"""The web shell: a FastAPI app with the Gradio chat (chat.py) mounted at "/", a JSON
-API, a health check and an article page for citation links. Handlers only translate
-HTTP <-> engine calls; retrieval lives in the engine.
+"""The web shell: a FastAPI app with the Gradio chat (chat.py) mounted at "/" (by a
+served app just after it starts answering: pages.py), a JSON API, a health check and an
+article page for citation links. Handlers only translate HTTP <-> engine calls;
+retrieval lives in the engine.
 """
 from __future__ import annotations
 
@@ -35,8 +36,10 @@ def open_live(settings: Settings):
         raise IndexNotFound(f"{exc} (a replica never builds one)" if settings.replica else str(exc)) from None
 
 
-def create_app(settings: Settings | None = None, live=None):
-    """The whole server. `live` (a LiveAssistant) is made from `settings` when not given."""
+def create_app(settings: Settings | None = None, live=None, pages_later: bool = False):
+    """The whole server. `live` (a LiveAssistant) is made from `settings` when not given.
+    With `pages_later`, the Gradio pages are imported and mounted once the server runs
+    (pages.py), so the API answers seconds earlier."""
     import os
 
     settings = settings or Settings.from_env()
@@ -45,18 +48,14 @@ def create_app(settings: Settings | None = None, live=None):
     # server must make no outside call (the env var, not an argument, covers every page).
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     live = live or open_live(settings)
+    live.load_model()  # now, before the server listens, so the first reader doesn't wait for it
 
-    import gradio as gr
     from fastapi import Body, Header, HTTPException, Query, Request
     from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
     from fastapi_offline import FastAPIOffline
 
     from .articlepage import article_blocks, article_html
-    from .chat import CSS as CHAT_CSS
-    from .chat import HEAD as CHAT_HEAD
-    from .chat import add_chat_script, chat_ui
-    from .dashboard import CSS as INSIGHTS_CSS
-    from .dashboard import insights_ui
+    from .chat import add_chat_script
     from .errors import AssistantError, IndexBusy
     from .httperrors import documented, error_response
     from .httperrors import install as install_error_handlers
@@ -147,7 +146,8 @@ def create_app(settings: Settings | None = None, live=None):
         assistant = live.current
         manifest = assistant.index.manifest
         health = {"status": counters.status(), "index_version": manifest.version, "built_at": manifest.built_at,
-                  "articles": manifest.documents, "passages": len(assistant.index.passages)}
+                  "articles": manifest.documents, "passages": len(assistant.index.passages),
+                  "pages": late.state if late else "ready"}
         if live.last_error:
             health["index_problem"] = live.last_error  # serving the last good index meanwhile
         return health
@@ -165,17 +165,37 @@ def create_app(settings: Settings | None = None, live=None):
 
     add_widget_routes(app, settings, live)
     add_chat_script(app)
-    dashboard = insights_ui(settings, lambda texts: live.current.embedder.encode(texts), questions,
-                            lambda: live.current.index.passages)
-    dashboard.queue(max_size=16, api_open=False, default_concurrency_limit=1)
-    closed = {"ssr_mode": False, "footer_links": [], "run_history": False, "enable_monitoring": False,
-              "mcp_server": False, "pwa": False, "max_file_size": 1}  # nothing of Gradio's that we don't use
-    app = gr.mount_gradio_app(app, dashboard, path="/insights", css=INSIGHTS_CSS, **closed)  # before "/"
-    demo = chat_ui(live, settings, questions, counters)
-    demo.queue(max_size=64, api_open=False, default_concurrency_limit=4)
-    app = gr.mount_gradio_app(app, demo, path="/", css=CHAT_CSS, head=CHAT_HEAD, **closed)
-    live.load_model_in_background()
-    return harden(app, settings, logins, pages={"/": demo, "/insights": dashboard}, counters=counters)
+    pages: dict = {}  # mount -> Blocks, once mounted (harden's GradioEvents reads it)
+
+    def mount_pages(app) -> None:
+        import gradio as gr
+
+        from .chat import CSS as CHAT_CSS
+        from .chat import HEAD as CHAT_HEAD
+        from .chat import chat_ui
+        from .dashboard import CSS as INSIGHTS_CSS
+        from .dashboard import insights_ui
+
+        dashboard = insights_ui(settings, lambda texts: live.current.embedder.encode(texts), questions,
+                                lambda: live.current.index.passages)
+        dashboard.queue(max_size=16, api_open=False, default_concurrency_limit=1)
+        closed = {"ssr_mode": False, "footer_links": [], "run_history": False, "enable_monitoring": False,
+                  "mcp_server": False, "pwa": False, "max_file_size": 1}  # nothing of Gradio's that we don't use
+        gr.mount_gradio_app(app, dashboard, path="/insights", css=INSIGHTS_CSS, **closed)  # before "/"
+        demo = chat_ui(live, settings, questions, counters)
+        demo.queue(max_size=64, api_open=False, default_concurrency_limit=4)
+        gr.mount_gradio_app(app, demo, path="/", css=CHAT_CSS, head=CHAT_HEAD, **closed)
+        pages.update({"/": demo, "/insights": dashboard})
+
+    if pages_later:
+        from .pages import LatePages
+
+        late = LatePages(app, mount_pages)
+    else:
+        late = None
+        mount_pages(app)
+    app.state.late_pages = late  # launch.py says when they are ready
+    return harden(app, settings, logins, pages=pages, counters=counters)
 
 
 def follow_ups(assistant, answer, history) -> list[str]:
@@ -227,7 +247,7 @@ def harden(app, settings: Settings, logins=None, pages: dict | None = None, coun
     counters = counters or Counters(settings.rate_limit_storage)
     gradio_mounts = ("", "/insights")
     own_routes = [r for r in app.router.routes if not (isinstance(r, Mount) and r.path in gradio_mounts)]
-    app.add_middleware(GradioEvents, pages=pages or {})
+    app.add_middleware(GradioEvents, pages=pages if pages is not None else {})  # the same dict: filled when the pages mount
     app.add_middleware(RequestBody, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimit, rate=settings.rate_limit, counters=counters)
     app.add_middleware(RateLimit, rate=settings.feedback_rate_limit, prefixes=FEEDBACK_PREFIXES, what="ratings",

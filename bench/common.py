@@ -67,6 +67,17 @@ def embedder():
     return loaded
 
 
+@functools.cache
+def reference_model():
+    """The bundled model on sentence-transformers itself (torch fp32): the bare encode the
+    issue's throughput target is counted in. Only the bench process imports torch."""
+    from sentence_transformers import SentenceTransformer
+
+    from assistant.embed import DEFAULT_MODEL, model_path
+
+    return SentenceTransformer(model_path(DEFAULT_MODEL), device="cpu")
+
+
 def cache_clearer(embedder_) -> object | None:
     """The query-embedding cache's clear function, if the embedder has one: a method
     `cache_clear`/`clear_cache`, or an lru_cache-wrapped attribute with `cache_clear`."""

@@ -57,7 +57,7 @@ def machine() -> dict:
     return {"cpu_count": os.cpu_count(), "cpus_usable": len(os.sched_getaffinity(0)),
             "torch_threads": torch.get_num_threads(),
             "load_average_at_start": os.getloadavg(), "platform": platform.platform(),
-            "python": platform.python_version(), "torch": version("torch"), "faiss": version("faiss-cpu"),
+            "python": platform.python_version(), "torch": version("torch"), "faiss": version("faiss-cpu"), "onnxruntime": version("onnxruntime"),
             "sentence_transformers": version("sentence-transformers"), "git_commit": git_commit()}
 
 

@@ -38,7 +38,7 @@ REPEATS = 3
 HASH_MODEL = "bench-hash-384"
 DIM = 384
 LATENCY_RATIO_TARGET = 2.0
-RSS_TARGET_MB = 1536
+RSS_TARGET_MB = 1000  # serving 100k passages with the model, on a 1 GB VPS
 FAST_MS = 5.0  # a single k=100 search above this is no longer "fast" for an interactive answer
 CHILD_TIMEOUT = 900
 
@@ -266,7 +266,10 @@ def _child_build(corpus: str, index_dir: str, phases: bool = False) -> dict:
     return result
 
 
-def _child_serve(index_dir: str, corpus: str, profile: bool = False) -> dict:
+def _child_serve(index_dir: str, corpus: str, profile: bool = False, real_model: bool = False) -> dict:
+    """Load and query an index; with `real_model`, questions are encoded by the serving
+    encoder (ONNX Runtime) in this same process, so RSS and latency include the model
+    (the vectors stay hashed: the search costs the same)."""
     from assistant.engine import Assistant
     from assistant.index import load
     from assistant.settings import Settings
@@ -275,7 +278,14 @@ def _child_serve(index_dir: str, corpus: str, profile: bool = False) -> dict:
     index = load(Path(index_dir), model=HASH_MODEL)
     load_s = time.perf_counter() - started
     rss_loaded = _peak_rss_mb()
-    embedder = HashEmbedder()
+    if real_model:
+        from assistant.embed import Embedder
+
+        embedder = Embedder()
+        embedder.encode(["load the model"])
+    else:
+        embedder = HashEmbedder()
+    forget = getattr(embedder, "cache_clear", lambda: None)  # every timed ask pays its encode
     assistant = Assistant(index, embedder, Settings(corpus_dir=Path(corpus), index_dir=Path(index_dir)))
     started = time.perf_counter()
     assistant.warm_up()
@@ -285,6 +295,7 @@ def _child_serve(index_dir: str, corpus: str, profile: bool = False) -> dict:
     latencies, answered = [], 0
     for _ in range(REPEATS):
         for q in QUESTIONS:
+            forget()
             t = time.perf_counter()
             answer = assistant.ask(q)
             latencies.append((time.perf_counter() - t) * 1000)
@@ -569,6 +580,7 @@ def run(quick: bool = False) -> dict:
             row["index_mb"] = _dir_mb(index_dir)
             for mode, threads in (("default", None), ("1 thread", 1)):
                 row[mode] = _in_child("serve", threads, index_dir=str(index_dir), corpus=str(corpus), profile=largest)
+            row["with model"] = _in_child("serve", 1, index_dir=str(index_dir), corpus=str(corpus), real_model=True)
             results["sizes"][name] = row
             shutil.rmtree(index_dir, ignore_errors=True)
             if name != "article":
@@ -608,7 +620,7 @@ def rows(results: dict) -> list[tuple[str, str, str]]:
              f"{_ms(one['p50_ms'])} / {_ms(one['p95_ms'])} (answered {one['answered']:.0%})", "—"),
             (f"{label}: ask p50 / p95, default threads", f"{_ms(default['p50_ms'])} / {_ms(default['p95_ms'])}", "—"),
             (f"{label}: RSS serving, no model: after load / peak / steady", f"{one['rss_after_load_mb']:.0f} / "
-             f"{one['peak_rss_mb']:.0f} / {one['rss_serving_mb']:.0f} MB", f"≤ {RSS_TARGET_MB} MB" if name == str(SIZES[-1]) else "—"),
+             f"{one['peak_rss_mb']:.0f} / {one['rss_serving_mb']:.0f} MB", "—"),
             (f"{label}: peak RSS building (hashed encode)", f"{row['build_peak_rss_mb']:.0f} MB", "—"),
         ]
         if "phases_s" in row:
@@ -627,10 +639,15 @@ def rows(results: dict) -> list[tuple[str, str, str]]:
                         f"{b / a:.1f}× ({_ms(b)} vs {_ms(a)})", f"≤ {LATENCY_RATIO_TARGET:.0f}×"))
             out.append((f"ask p50 {int(largest):,} / one article, {mode} (+ model encode {_ms(encode)} to each)",
                         f"{(b + encode) / (a + encode):.2f}× ({_ms(b + encode)} vs {_ms(a + encode)})", f"≤ {LATENCY_RATIO_TARGET:.0f}×"))
-        base, m, served = results["baseline"]["peak_rss_mb"], model["1 thread"], big["1 thread"]
-        out.append((f"{int(largest):,} passages: service RSS estimate, peak / steady (serving + model process − bare imports)",
-                    f"{served['peak_rss_mb'] + m['peak_rss_mb'] - base:.0f} / {served['rss_serving_mb'] + m['rss_serving_mb'] - base:.0f} MB",
-                    f"≤ {RSS_TARGET_MB} MB" if largest == str(SIZES[-1]) else "—"))
+        b, a = big["with model"]["p50_ms"], article["with model"]["p50_ms"]
+        out.append((f"ask p50 {int(largest):,} / one article, both with the model's encode in process",
+                    f"{b / a:.2f}× ({_ms(b)} vs {_ms(a)})", f"≤ {LATENCY_RATIO_TARGET:.0f}×"))
+    for name, row in sizes.items():
+        served = row["with model"]
+        label = "one article" if name == "article" else f"{int(name):,} passages"
+        out.append((f"{label}: RSS serving with the model (ONNX), peak / steady after {REPEATS * len(QUESTIONS)} asks",
+                    f"{served['peak_rss_mb']:.0f} / {served['rss_serving_mb']:.0f} MB",
+                    f"≤ {RSS_TARGET_MB} MB" if name == str(SIZES[-1]) else "—"))
     threads = study["default_threads"]
     for t in (1, threads):
         curve = ", ".join(f"{int(n) // 1000}k {_ms(r[f'p50_ms_{t}_threads'])}" for n, r in study["flat_curve"].items())

@@ -3,6 +3,7 @@ project's corpus, and one real-model Assistant for the whole session."""
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 from pathlib import Path
@@ -61,6 +62,15 @@ class FakeEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([self.vector(t) for t in texts]).astype(np.float32)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def export_cache(tmp_path_factory):
+    """One ONNX export of the model per test session (torch, in a child process), shared
+    by every index and server the tests build; never the user's own cache."""
+    if not os.environ.get("ASSISTANT_CACHE_DIR"):
+        os.environ["ASSISTANT_CACHE_DIR"] = str(tmp_path_factory.mktemp("exports"))
+    return os.environ["ASSISTANT_CACHE_DIR"]
 
 
 @pytest.fixture

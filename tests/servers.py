@@ -37,7 +37,8 @@ def app_server(root: Path, corpus: Path | None = None, open_files: int | None = 
 @contextmanager
 def app_process(root: Path, corpus: Path | None = None, open_files: int | None = None, **env: str):
     """app_server, yielding (the server's Popen, its base URL): for tests that read its
-    memory or kill it."""
+    memory or kill it. Both yield once the API answers and the chat page is mounted
+    (the server imports gradio after it starts answering)."""
     root.mkdir(parents=True, exist_ok=True)
     if not (root / "corpus").exists():
         shutil.copytree(corpus or PROJECT / "corpus", root / "corpus")
@@ -60,9 +61,10 @@ def app_process(root: Path, corpus: Path | None = None, open_files: int | None =
     threading.Thread(target=_copy_output, args=(process.stdout, log_path, said, heard), daemon=True).start()
     base = f"http://127.0.0.1:{port}"
     try:
-        # the server's own "serving on URL" line means the port accepts connections and the
-        # model is loaded; its output ends without it if the process exits first
-        if not heard.wait(180) or not said:
+        # the server's own lines: "serving on URL" once the port accepts connections and the
+        # model is loaded, then "pages ready" once the chat and /insights are mounted; its
+        # output ends without them if the process exits first
+        if not heard.wait(180) or not said or not said[-1].startswith("pages ready"):
             raise RuntimeError(f"server not ready: {log_path.read_text()[-3000:]}")
         yield process, base
     finally:
@@ -74,14 +76,15 @@ def app_process(root: Path, corpus: Path | None = None, open_files: int | None =
 
 
 def _copy_output(stream, log_path: Path, said: list, heard: threading.Event) -> None:
-    """The server's output into its log file; `heard` is set on its "serving on" line (kept
-    in `said`) or when the output ends."""
+    """The server's output into its log file; its "serving on" and "pages …" lines are kept
+    in `said`, and `heard` is set on the "pages" one (ready or failed) or when the output ends."""
     with open(log_path, "w") as log:
         for line in stream:
             log.write(line)
             log.flush()
-            if line.startswith("serving on http"):
+            if line.startswith(("serving on http", "pages ")):
                 said.append(line.strip())
+            if line.startswith("pages "):
                 heard.set()
     heard.set()
 

@@ -109,3 +109,36 @@ def test_repeated_questions_come_from_the_cache(real_assistant):
     assert embedder._batcher.batches == batches
     assert np.array_equal(first, again)
     assert np.allclose(first[0], embedder.encode(["What is elastin?"])[0], atol=1e-5)
+
+
+def test_a_window_makes_overlapping_readers_wait_for_company_but_never_a_lone_one():
+    calls: list[list[str]] = []
+    release = threading.Event()
+
+    def encode(texts: list[str]) -> np.ndarray:
+        calls.append(list(texts))
+        if texts == ["x"]:
+            release.wait(60)  # "x" is being encoded while "p" and "q" arrive
+        return np.array([[float(len(t))] for t in texts])
+
+    # a window far longer than the test: only a full batch can end a wait
+    batcher = QueryBatcher(encode, max_batch=3, window=600.0)
+    assert batcher.encode("lone")[0] == 4.0  # a lone reader does not wait out the window
+    results: dict[str, float] = {}
+
+    def ask(question):
+        results[question] = float(batcher.encode(question)[0])
+
+    threads = {q: threading.Thread(target=ask, args=(q,)) for q in ("x", "p", "q", "r")}
+    threads["x"].start()
+    assert until(lambda: calls[-1:] == [["x"]])
+    threads["p"].start()
+    threads["q"].start()
+    assert until(lambda: batcher.queued == 2)
+    release.set()  # readers overlap now: the next leader waits for a third question
+    assert until(lambda: "x" in results)
+    threads["r"].start()
+    for thread in threads.values():
+        thread.join(60)
+    assert results == {"x": 1.0, "p": 1.0, "q": 1.0, "r": 1.0}
+    assert [sorted(c) for c in calls] == [["lone"], ["x"], ["p", "q", "r"]]

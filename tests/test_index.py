@@ -466,3 +466,49 @@ def test_past_the_threshold_the_index_is_hnsw_and_answers_like_the_exact_one(cor
     (corpus_dir / "more.txt").write_text("More\n\nAnother paragraph about chins.\n")
     again = index_store.build(corpus_dir, tmp_path / "hnsw", FakeEmbedder())
     assert (again.embedded, again.reused) == (1, approx.passages)
+
+
+def test_bm25_is_saved_at_build_and_read_at_load_never_rebuilt(built, index_dir, monkeypatch):
+    from assistant import retrieve
+
+    index = index_store.load(index_dir, FakeEmbedder.model_id)
+    assert index.lexical is not None
+    rebuilt = _ranked_ids(index, FakeEmbedder())
+
+    def no_rebuild(texts):
+        raise AssertionError("BM25 rebuilt at load")
+
+    monkeypatch.setattr(retrieve, "_bm25", no_rebuild)
+    assert _ranked_ids(index_store.load(index_dir, FakeEmbedder.model_id), FakeEmbedder()) == rebuilt
+    monkeypatch.undo()
+    unsaved = index_store.Index(index.directory, index.manifest, index.passages, index.faiss,
+                                index.sentence_vectors, index.sentence_rows)  # built in memory, as before
+    assert _ranked_ids(unsaved, FakeEmbedder()) == rebuilt
+
+
+def test_a_damaged_bm25_file_is_reported_as_a_corrupt_index(built, index_dir):
+    folder = index_dir / _manifest(index_dir)["files"]["lexical"]
+    (folder / "sentences" / "terms.json").write_text("{not json")
+    with pytest.raises(IndexCorrupt, match="BM25"):
+        index_store.load(index_dir, FakeEmbedder.model_id)
+
+
+def test_large_sentence_vectors_are_read_on_demand_and_equal_the_saved_array(built, index_dir, monkeypatch):
+    assert isinstance(index_store.load(index_dir, FakeEmbedder.model_id).sentence_vectors, np.ndarray)  # small: held
+    monkeypatch.setattr(index_store, "SENTENCES_ON_DEMAND_FROM", 1)  # as if it were 100k passages'
+    index = index_store.load(index_dir, FakeEmbedder.model_id)
+    path = index_dir / index.manifest.files["sentences"]
+    saved = np.load(path)
+    rows = index.sentence_vectors
+    assert str(path) not in Path("/proc/self/maps").read_text()  # not mapped: read with pread
+    assert rows.shape == saved.shape and rows.dtype == saved.dtype
+    np.testing.assert_array_equal(rows[3:9], saved[3:9])
+    np.testing.assert_array_equal(rows[5], saved[5])
+    picked = np.array([7, 8, 9, 2, 0, 1, len(saved) - 1])  # runs, out of order
+    np.testing.assert_array_equal(rows[picked], saved[picked])
+    with pytest.raises(IndexError):
+        rows[np.array([len(saved)])]
+    assert _ranked_ids(index, FakeEmbedder()) == _ranked_ids(index_store.load(index_dir), FakeEmbedder())
+    os.truncate(path, 128)  # truncated under a running server: a one-line error, never a wrong answer
+    with pytest.raises(IndexCorrupt, match="shorter than when it was loaded"):
+        rows[len(saved) - 1]

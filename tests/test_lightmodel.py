@@ -58,7 +58,8 @@ def test_int8_vectors_do_not_depend_on_what_else_is_encoded():
 def test_the_index_records_int8_vectors_as_another_model(monkeypatch):
     from assistant.embed import Embedder
 
-    monkeypatch.delenv("ASSISTANT_QUANTIZE", raising=False)
+    monkeypatch.setenv("ASSISTANT_ENCODER", "torch-int8")
     assert Embedder().model_id == f"{DEFAULT_MODEL}+int8"
-    monkeypatch.setenv("ASSISTANT_QUANTIZE", "0")
-    assert Embedder().model_id == DEFAULT_MODEL
+    for fp32 in ("onnx", "torch", ""):  # the same vectors, so the same model for the index
+        monkeypatch.setenv("ASSISTANT_ENCODER", fp32)
+        assert Embedder().model_id == DEFAULT_MODEL

@@ -24,15 +24,20 @@ def server(root):
         yield base
 
 
-def test_one_line_names_the_url_once_the_port_answers_and_the_model_is_loaded(server, root):
-    """app_server returned on the "serving on" line: the port answers at once, the model
-    loaded before it, and no library's INFO chatter (faiss's AVX lines, bm25s) is logged."""
-    assert httpx.get(f"{server}/healthz", timeout=5).status_code == 200  # one try: no retry loop
+def test_one_line_names_the_url_once_the_model_is_loaded_then_one_says_the_pages_are_ready(server, root):
+    """app_server returned on the "pages ready" line, which follows the "serving on" one:
+    the port answers at once, the model loaded before the first line, the pages are
+    mounted, and no library's INFO chatter (faiss's AVX lines, bm25s) is logged."""
+    health = httpx.get(f"{server}/healthz", timeout=5)  # one try: no retry loop
+    assert health.status_code == 200 and health.json()["pages"] == "ready"
     lines = (root / "server.log").read_text().splitlines()
     said = [i for i, line in enumerate(lines) if line.startswith("serving on ")]
     assert [lines[i].split(" (")[0] for i in said] == [f"serving on {server}"]
     loaded = [i for i, line in enumerate(lines) if "assistant.live INFO model loaded in" in line]
     assert loaded and loaded[0] < said[0]
+    pages = [i for i, line in enumerate(lines) if line.startswith("pages ")]
+    assert [lines[i] for i in pages] == [f"pages ready: the chat at {server}/, insights at {server}/insights/"]
+    assert said[0] < pages[0]
     assert not [line for line in lines if " INFO " in line and " assistant." not in line]
     assert not [line for line in lines if "faiss" in line.lower() or "bm25s" in line]
 

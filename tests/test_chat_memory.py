@@ -1,6 +1,6 @@
 """What a chat keeps: the messages on the page are its only state (each answer carries its
 turn in a comment), follow-ups read a bounded conversation from them, and the chat is
-cut to what the page can send back. The 1,000-turn session on a real server is in
+cut to what the page can send back. The long session on a real server is in
 test_public_server.py."""
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """What one reader can do to the default server (`python app.py` on loopback): awkward
-text never stops the question log, and a chat session of 1,000 turns neither breaks
-nor grows the server's memory."""
+text never stops the question log, and a long chat session neither breaks nor grows
+the server's memory."""
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from types import SimpleNamespace
@@ -29,7 +30,9 @@ AWKWARD = [
     "<script>alert(1)</script>", "a" * 500, "x" * 1001, " " * 999, "\t\n\x0b\x0c",
 ]
 NEXT_QUESTIONS = ["What are crow's feet?", "Does sunscreen help?", "What happens to collagen with age?"]
-CHAT_TURNS = 1000
+# 300 turns: three times past the page's 100-message cap, 45 s less of `make test` than the
+# 1,000 the closing note measures (CHAT_TURNS=1000 pytest tests/test_public_server.py -k chat)
+CHAT_TURNS = int(os.environ.get("CHAT_TURNS", "300"))
 WARM_UP_TURNS = 50
 RSS_GROWTH_MB = 50
 
@@ -119,7 +122,7 @@ def rss_mb(pid: int) -> float:
         return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
 
 
-def test_a_chat_session_of_1000_turns_keeps_working_in_bounded_memory(server):
+def test_a_long_chat_session_keeps_working_in_bounded_memory(server):
     turns = NEXT_QUESTIONS + ["and how do I prevent them?", "are they permanent?", "x" * 5000,
                               "what are crow's feet? " * 45, *(text for text in AWKWARD[1::4] if not has_surrogate(text))]
     chat = ChatSession(server.client)

@@ -164,6 +164,9 @@ def create_app(settings: Settings | None = None, live=None):
 
     settings = settings or Settings.from_env()
     check_limits(settings)  # a mistyped limit stops the start, before the model loads
+    from .log import checked_url
+
+    checked_url(settings.question_log_url)  # so does a question log URL that is neither sqlite nor postgresql
     if settings.replica and settings.watch_corpus:
         from .errors import InvalidArgument
 
@@ -271,8 +274,9 @@ def create_app(settings: Settings | None = None, live=None):
     def healthz():
         assistant = live.current
         manifest = assistant.index.manifest
-        health = {"status": counters.status(), "index_version": manifest.version, "built_at": manifest.built_at,
-                  "articles": manifest.documents, "passages": len(assistant.index.passages)}
+        degraded = [status for status in (counters.status(), questions.status()) if status != "ok"]
+        health = {"status": "; ".join(degraded) or "ok", "index_version": manifest.version, "built_at": manifest.built_at,
+                  "articles": manifest.documents, "passages": len(assistant.index.passages)} | questions.health()
         if live.last_error:
             health["index_problem"] = live.last_error  # serving the last good index meanwhile
         return health

@@ -241,7 +241,7 @@ class QuestionLog:
                     except Exception as exc:  # noqa: BLE001 - whatever a batch does, the writer must live on
                         ready = False
                         self.store.reset()
-                        problem = str(exc).strip() or type(exc).__name__
+                        problem = self.store.describe(exc)
                         if self.store.unreachable(exc):
                             self.unreachable, retry_at = True, time.monotonic() + RETRY_SECONDS
                             self._hold(batch, problem)

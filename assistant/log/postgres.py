@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from . import safe_url
 from .store import Store
@@ -52,6 +52,11 @@ class PostgresStore(Store):
 
     def unreadable(self, exc: BaseException) -> str:
         return f"the question log at {self.name} can't be read ({_first_line(exc)})"
+
+    def describe(self, exc: BaseException) -> str:
+        if isinstance(exc, PoolTimeout):  # its own text only says how long it waited
+            return f"PostgreSQL at {self.name} does not answer (no connection within {CONNECT_SECONDS:g} s)"
+        return _first_line(exc)
 
     def close(self) -> None:
         if self._pool is not None:

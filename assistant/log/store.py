@@ -191,6 +191,10 @@ class Store:
     def unreadable(self, exc: BaseException) -> str:
         return f"the question log {self.name} can't be read ({exc})"
 
+    def describe(self, exc: BaseException) -> str:
+        """A failed write, in a line for the owner."""
+        return str(exc).strip() or type(exc).__name__
+
     def reset(self) -> None:
         """Forget the writer's connection after a failure: the next transaction reconnects."""
 

@@ -129,3 +129,11 @@ def log_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'data' / 'questions.db'}"
     return request.getfixturevalue("postgres").create_database()
+
+
+@pytest.fixture
+def outage(postgres):
+    """The session's cluster for a test that stops it: started again afterwards, whatever happened."""
+    yield postgres
+    if not postgres.running():
+        postgres.start()

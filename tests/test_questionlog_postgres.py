@@ -4,7 +4,6 @@ a bounded buffer and arrive when it returns, and what overflows is counted as lo
 These stop and restart the session's one cluster."""
 from __future__ import annotations
 
-import pytest
 from servers import eventually
 
 from assistant.questionlog import UNREACHABLE, QuestionLog
@@ -13,14 +12,6 @@ from assistant.records import Answer
 
 def refused(question: str) -> Answer:
     return Answer(question, False, "The article does not cover that.")
-
-
-@pytest.fixture
-def outage(postgres):
-    """The cluster, started again after the test whatever happened in it."""
-    yield postgres
-    if not postgres.running():
-        postgres.start()
 
 
 def test_rows_asked_while_postgresql_is_down_arrive_when_it_returns(outage):

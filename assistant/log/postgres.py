@@ -55,7 +55,7 @@ class PostgresStore(Store):
 
     def describe(self, exc: BaseException) -> str:
         if isinstance(exc, PoolTimeout):  # its own text only says how long it waited
-            return f"PostgreSQL at {self.name} does not answer (no connection within {CONNECT_SECONDS:g} s)"
+            return f"PostgreSQL does not answer (no connection within {CONNECT_SECONDS:g} s)"
         return _first_line(exc)
 
     def close(self) -> None:

@@ -4,7 +4,11 @@ a bounded buffer and arrive when it returns, and what overflows is counted as lo
 These stop and restart the session's one cluster."""
 from __future__ import annotations
 
-from servers import eventually
+import os
+import subprocess
+import sys
+
+from servers import PROJECT, eventually, free_port
 
 from assistant.questionlog import UNREACHABLE, QuestionLog
 from assistant.records import Answer
@@ -62,3 +66,25 @@ def test_a_log_started_while_postgresql_is_down_creates_its_schema_when_it_comes
     assert eventually(lambda: log.flush(30) and log.waiting == 0 and log.status() == "ok", 60)
     assert [r.id for r in log.read()] == [question_id] and log.store.schema_version() == 2
     log.close()
+
+
+def insights(*args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")} | {"PYTHONPATH": str(PROJECT)}
+    return subprocess.run([sys.executable, "-m", "assistant", "insights", *args], capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+def test_assistant_insights_names_a_database_that_does_not_answer_in_one_line():
+    port = free_port()  # nothing listens there
+    done = insights("--db", f"postgresql://reader:secret@127.0.0.1:{port}/log")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"error: the question log at postgresql://127.0.0.1:{port}/log can't be read (")
+    assert "secret" not in line and "reader" not in line
+
+
+def test_assistant_insights_refuses_a_url_it_cant_use_in_one_line():
+    done = insights("--db", "mysql://reader:secret@db.example/log")
+    assert done.returncode == 2
+    assert done.stderr.strip() == ("error: ASSISTANT_DATABASE_URL: 'mysql://db.example/log' is neither "
+                                   "sqlite:///path/to/file.db nor postgresql://user@host:port/database")

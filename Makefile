@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install browser proxy redis index run test eval bench clean
+.PHONY: install browser proxy redis postgres index run test eval bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,7 +48,16 @@ redis:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
 	else echo "note: /usr/bin/redis-server is missing and can't be installed here (needs root and apt-get): shared rate-limit tests will be skipped"; fi
 
-test: install browser proxy redis
+# The question log on PostgreSQL (ASSISTANT_DATABASE_URL=postgresql://...) is tested against Debian's postgresql:
+# the tests run initdb and pg_ctl themselves, in a temporary directory on a free loopback port; never needed to serve.
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's postgresql for the question-log tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else echo "note: PostgreSQL (/usr/lib/postgresql/*/bin/pg_ctl) is missing and can't be installed here (needs root and apt-get): the PostgreSQL question-log tests will be skipped"; fi
+
+test: install browser proxy redis postgres
 	$(BIN)/python -m pytest -q
 
 # Not part of `make test`: minutes of load on the shared machine. Prints a table and

@@ -56,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     insights = commands.add_parser("insights", help="what readers asked: top questions, unanswered ones, feedback")
     insights.add_argument("--days", type=int, default=30, help="look back this many days (default 30)")
     insights.add_argument("--top", type=int, default=20, help="how many question groups to list (default 20)")
-    insights.add_argument("--db", type=Path, help="the question log (env ASSISTANT_DB; default ./data/questions.db)")
+    insights.add_argument("--db", help="the question log: a SQLite file or a sqlite:/// or postgresql:// URL "
+                          "(env ASSISTANT_DATABASE_URL or ASSISTANT_DB; default ./data/questions.db)")
     insights.add_argument("--json", action="store_true", help="print one JSON object")
 
     serve = commands.add_parser("serve", help="the chat UI and API on http://HOST:PORT")
@@ -74,8 +75,10 @@ def _parser() -> argparse.ArgumentParser:
 def _settings(args):
     from .settings import Settings
 
+    db = getattr(args, "db", None)  # a URL, or a file that stands for sqlite:///FILE
     return Settings.from_env(corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index", None),
-                             db_path=getattr(args, "db", None), host=getattr(args, "host", None),
+                             db_path=Path(db) if db and "://" not in db else None,
+                             database_url=(db if "://" in db else "") if db else None, host=getattr(args, "host", None),
                              port=getattr(args, "port", None), watch_corpus=getattr(args, "watch", None),
                              replica=getattr(args, "replica", None))
 
@@ -239,17 +242,18 @@ def _insights(args) -> int:
 
     from . import insights, questionlog
     from .embed import Embedder
+    from .log import safe_url
 
     if args.days < 1 or args.top < 1:
         raise InvalidArgument("--days and --top must be at least 1")
     settings = _settings(args)
     now = datetime.now(timezone.utc)
-    rows = questionlog.read(settings.question_db, since=now - timedelta(days=args.days))
+    rows = questionlog.read(settings.question_log_url, since=now - timedelta(days=args.days))
     embedder = Embedder(settings.model)  # loads the model on first use: not at all for an empty log
     report = insights.summarize(rows, embedder.encode, args.days, now=now, top=args.top)
     print(insights.dumps(report) if args.json else insights.as_text(report))
     if not rows and not args.json:
-        print(f"(nothing recorded in {settings.question_db} yet" +
+        print(f"(nothing recorded in {safe_url(settings.question_log_url).removeprefix('sqlite:///')} yet" +
               ("; question logging is off: ASSISTANT_LOG_QUESTIONS=0)" if not settings.log_questions else ")"), file=sys.stderr)
     return 0
 

@@ -9,7 +9,7 @@ import html
 import numbers
 from datetime import datetime, timedelta, timezone
 
-from . import insights, questionlog
+from . import insights
 from .errors import AssistantError
 from .records import Insights
 from .settings import Settings
@@ -42,10 +42,16 @@ def summary_markdown(report: Insights, log_state: str) -> str:
     return "\n\n".join(lines)
 
 
-def log_notes(losses, problem: str = "") -> str:
-    """What the owner must know about the log itself: a write problem now, and questions
-    answered but never recorded (kept until dismissed, across restarts)."""
-    notes = [f"The question log can't be written just now ({problem}); new questions are not being recorded."] if problem else []
+def log_notes(losses, problem: str = "", waiting: int = 0) -> str:
+    """What the owner must know about the log itself: a write problem now (with the
+    questions held in memory meanwhile), and questions answered but never recorded
+    (kept until dismissed, across restarts)."""
+    notes = []
+    if problem and waiting:
+        notes.append(f"The question log can't be written just now ({problem}); {waiting} new question"
+                     f"{'' if waiting == 1 else 's'} wait in memory and will be written when it answers again.")
+    elif problem:
+        notes.append(f"The question log can't be written just now ({problem}); new questions are not being recorded.")
     for loss in losses:
         plural = "" if loss.questions == 1 else "s"
         when = insights.minute(loss.first_at)
@@ -130,12 +136,13 @@ def insights_ui(settings: Settings, encode, question_log, passages=lambda: ()):
         now = datetime.now(timezone.utc)
         losses = []
         try:
-            rows = questionlog.read(settings.question_db, since=now - timedelta(days=days))
+            rows = question_log.read(since=now - timedelta(days=days))
             losses = question_log.losses()
-        except AssistantError as exc:
-            rows, problem = [], str(exc)
+        except AssistantError as exc:  # e.g. PostgreSQL down: say so, and what this process holds meanwhile
+            rows, losses = [], question_log.unsaved_losses()
+            problem = "\n\n⚠ ".join(filter(None, (str(exc), log_notes(losses, question_log.last_error, question_log.waiting))))
         else:
-            problem = log_notes(losses, question_log.last_error)
+            problem = log_notes(losses, question_log.last_error, question_log.waiting)
         if not question_log.enabled:
             problem = "Question logging is off (ASSISTANT_LOG_QUESTIONS=0): nothing new is recorded."
         report = insights.summarize(rows, memo, days, now=now)

@@ -1,16 +1,18 @@
 """The question log: every question a reader asks (answered or refused), its cited
-passages, latency and later its feedback, in SQLite (stdlib, WAL mode).
+passages, latency and later its feedback, in the store ASSISTANT_DATABASE_URL names
+(log/: a SQLite file by default, or PostgreSQL shared by replicas).
 
 Writes go through one writer thread that commits whatever is queued as one
 transaction; `record` waits (at most COMMIT_WAIT) for its row's commit, so an
-answer sent is a row on disk, even if the process is killed right after. A
-locked, unwritable or corrupt database, or any other failure of a batch, is
-logged once and the batch counted as lost, never raised into a request; the
-count is kept in the log itself (`losses`) once it can be written again, until
-the owner dismisses it. A writer thread that dies is restarted. Text is made
-printable before it is queued. Stores no IP address, cookie or user id, masks
-e-mail addresses and phone-like numbers, and deletes rows older than the
-retention period. Reading for reports is `read()`; summarising is insights.py.
+answer sent is a row in the store, even if the process is killed right after. When
+the store is unreachable (PostgreSQL down), rows wait in a bounded buffer and are
+written when it answers again; what overflows is lost. Any other failure of a batch
+(a locked, unwritable or corrupt file) is logged once and the batch counted as
+lost, never raised into a request. Losses are written into the log itself (`losses`)
+once it can be written again, until the owner dismisses them. A writer thread that
+dies is restarted. Text is made printable before it is queued. Stores no IP address,
+cookie or user id, masks e-mail addresses and phone-like numbers, and deletes rows
+older than the retention period. Summarising is insights.py's.
 """
 from __future__ import annotations
 
@@ -18,7 +20,6 @@ import json
 import logging
 import queue
 import re
-import sqlite3
 import threading
 import time
 import uuid
@@ -28,57 +29,30 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from .errors import AssistantError
+from .log import Loss, QuestionLogUnreadable, Store, open_store, timestamp
 from .question import printable
 from .records import Answer, LoggedQuestion
+
+__all__ = ["Feedback", "InvalidFeedback", "Loss", "NoLog", "QuestionLog", "QuestionLogUnreadable", "masked", "open_log",
+           "read", "read_losses", "timestamp"]
 
 log = logging.getLogger(__name__)
 
 MAX_COMMENT_CHARS = 500
-QUEUE_SIZE = 10_000  # questions waiting to be written; past this they are dropped (and logged)
+QUEUE_SIZE = 10_000  # questions waiting for the writer; past this they are dropped (and logged)
 BATCH_SIZE = 500
+BUFFER_ROWS = 50_000  # questions held while the store is unreachable (about 500 bytes each); past this they are lost
+RETRY_SECONDS = 2.0  # how often an unreachable store is tried again
 PURGE_EVERY_SECONDS = 3600
-LOCK_WAIT_MS = 2000  # how long the writer waits on a lock before skipping a batch
 COMMIT_WAIT = 1.0  # seconds an answer waits for its row's commit (about 1 ms when the log is healthy)
+UNREACHABLE = "degraded: question log unreachable"
 _ID = re.compile(r"^[0-9a-f]{32}$")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _PHONE = re.compile(r"\+?\d[\d ()./-]{5,}\d")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS questions (
-    id TEXT PRIMARY KEY,
-    asked_at TEXT NOT NULL,
-    question TEXT NOT NULL,
-    answerable INTEGER NOT NULL,
-    passage_ids TEXT NOT NULL DEFAULT '[]',
-    latency_ms REAL,
-    channel TEXT NOT NULL DEFAULT '',
-    helpful INTEGER,
-    comment TEXT NOT NULL DEFAULT '',
-    feedback_at TEXT
-);
-CREATE INDEX IF NOT EXISTS questions_asked_at ON questions (asked_at);
-CREATE TABLE IF NOT EXISTS losses (
-    first_at TEXT NOT NULL,
-    last_at TEXT NOT NULL,
-    questions INTEGER NOT NULL,
-    problem TEXT NOT NULL,
-    dismissed_at TEXT
-);
-"""
-
-
-class QuestionLogUnreadable(AssistantError):
-    """The question log exists but is not a readable SQLite database."""
-
 
 class InvalidFeedback(AssistantError):
     """Feedback without a valid question id or verdict, or with an over-long comment."""
-
-
-def timestamp(moment: datetime | None = None) -> str:
-    """UTC as "2026-11-24T05:01:02.345Z": sorts as text, and SQLite's date() reads it."""
-    moment = (moment or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def masked(question: str) -> str:
@@ -110,38 +84,31 @@ class Feedback:
         return cls(question_id, helpful, masked(printable(comment).strip()))  # no lone surrogate or control character
 
 
-@dataclass(frozen=True)
-class Loss:
-    """Questions that were answered but not recorded, from `first_at` to `last_at`."""
-
-    first_at: str
-    last_at: str
-    questions: int
-    problem: str
-
-    def plus(self, other: "Loss | None") -> "Loss":
-        if other is None:
-            return self
-        return Loss(min(self.first_at, other.first_at), max(self.last_at, other.last_at),
-                    self.questions + other.questions, other.problem or self.problem)
-
-
 class QuestionLog:
-    """Records questions and feedback into the SQLite file at `path` from a writer thread."""
+    """Records questions and feedback into a store (a file path, a URL or a Store) from a writer thread."""
 
     enabled = True
 
-    def __init__(self, path: Path, retention_days: int = 90, legacy_feedback: Path | None = None):
-        self.path = Path(path)
+    def __init__(self, store: Store | str | Path, retention_days: int = 90, legacy_feedback: Path | None = None,
+                 buffer_rows: int = BUFFER_ROWS):
+        self.store = store if isinstance(store, Store) else open_store(store)
         self.retention_days = retention_days
         self.legacy_feedback = legacy_feedback  # data/feedback.jsonl from before this log existed
+        self.buffer_rows = buffer_rows
         self.last_error = ""  # the latest write problem, "" once writes succeed again
         self.skipped = 0  # questions not recorded since start-up
+        self.unreachable = False  # the store does not answer: rows are held, and tried again every RETRY_SECONDS
+        self._held: list[tuple] = []  # question rows waiting for an unreachable store (the writer's own)
         self._queue: queue.Queue = queue.Queue(QUEUE_SIZE)
         self._lock = threading.Lock()
         self._unsaved: Loss | None = None  # losses not yet written into the log's own `losses` table
         self._closed = False
         self._thread = self._start_writer()
+
+    @property
+    def waiting(self) -> int:
+        """Questions held in memory until the store answers again."""
+        return len(self._held)
 
     def record(self, answer: Answer, seconds: float, channel: str) -> str | None:
         """Queue one asked question and wait for its commit (at most COMMIT_WAIT, and not
@@ -178,12 +145,19 @@ class QuestionLog:
         except (queue.Full, TimeoutError):
             return None
 
+    def read(self, since: datetime | None = None) -> list[LoggedQuestion]:
+        """Recorded questions since `since`, oldest first. Raises QuestionLogUnreadable."""
+        return self.store.read(since)
+
     def losses(self) -> list[Loss]:
         """Questions lost and not yet dismissed by the owner: those recorded in the log,
         then those since its last successful write. Raises QuestionLogUnreadable."""
+        return self.store.read_losses() + self.unsaved_losses()
+
+    def unsaved_losses(self) -> list[Loss]:
+        """Losses this process knows of and has not written into the log yet."""
         with self._lock:
-            unsaved = self._unsaved
-        return read_losses(self.path) + ([unsaved] if unsaved else [])
+            return [self._unsaved] if self._unsaved else []
 
     def dismiss_losses(self, timeout: float = 3.0) -> bool:
         """The owner has seen the losses: stop showing them. False if the log can't be written."""
@@ -197,8 +171,18 @@ class QuestionLog:
         except (queue.Full, TimeoutError):
             return False
 
+    def status(self) -> str:
+        """"ok", or UNREACHABLE while the store does not answer (for /healthz)."""
+        return UNREACHABLE if self.unreachable else "ok"
+
+    def health(self) -> dict:
+        """What /healthz says about the log: nothing while all is well."""
+        if not (self.last_error or self.skipped or self._held):
+            return {}
+        return {"question_log": {"problem": self.last_error, "waiting": self.waiting, "lost": self.skipped}}
+
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until everything queued so far is written (or skipped)."""
+        """Wait until everything queued so far is written, held or skipped (a held store is tried now)."""
         done: Future = Future()
         self._ensure_writer()
         self._queue.put(("flush", None, done))
@@ -214,6 +198,7 @@ class QuestionLog:
         if self._thread.is_alive():
             self._queue.put(("stop", None, None))
             self._thread.join(10)
+        self.store.close()
 
     # -- the writer thread --------------------------------------------------------
 
@@ -228,46 +213,59 @@ class QuestionLog:
             return
         with self._lock:
             if not self._thread.is_alive():
-                log.error("question log %s: the writer thread had stopped; restarted it", self.path)
+                log.error("question log %s: the writer thread had stopped; restarted it", self.store.name)
                 self._thread = self._start_writer()
 
     def _write_forever(self) -> None:
-        db: sqlite3.Connection | None = None
+        ready = False  # schema checked (and legacy feedback imported) on the current connection
         purged: float | None = None
-        batch: list = []
+        retry_at = 0.0
+        batch: list = []  # the first round writes nothing: it creates or migrates the schema at start-up
         try:
             while True:
-                batch = self._next_batch()
-                try:
-                    if db is None:
-                        db = self._connect()
-                    if purged is None or time.monotonic() - purged > PURGE_EVERY_SECONDS:
-                        self._purge(db)
-                        purged = time.monotonic()
-                    results = self._write(db, batch)
-                    self.last_error = ""
-                except Exception as exc:  # noqa: BLE001 - whatever a batch does, the writer must live on
-                    self._fail(str(exc) or type(exc).__name__, lost=_questions_in(batch))
-                    results = [None] * len(batch)
-                    if db is not None:
-                        db.close()
-                    db = None  # reconnect next time: the file may be writable again
+                forced = any(kind in ("flush", "stop") for kind, _, _ in batch)
+                if self.unreachable and not forced and time.monotonic() < retry_at:
+                    self._hold(batch)  # no use trying before RETRY_SECONDS have passed
+                    results: list = [None] * len(batch)
+                else:
+                    try:
+                        if not ready:
+                            self.store.migrate()
+                            self._import_legacy()
+                            ready = True
+                        if purged is None or time.monotonic() - purged > PURGE_EVERY_SECONDS:
+                            self._purge()
+                            purged = time.monotonic()
+                        results = self._write(batch)
+                        self._recovered()
+                    except Exception as exc:  # noqa: BLE001 - whatever a batch does, the writer must live on
+                        ready = False
+                        self.store.reset()
+                        problem = self.store.describe(exc)
+                        if self.store.unreachable(exc):
+                            self.unreachable, retry_at = True, time.monotonic() + RETRY_SECONDS
+                            self._hold(batch, problem)
+                        else:  # it answered, with an error: holding these rows would not help
+                            self.unreachable = False
+                            held, self._held = self._held, []
+                            self._fail(problem, lost=_questions_in(batch) + len(held))
+                        results = [None] * len(batch)
                 _settle(batch, results)
                 if any(kind == "stop" for kind, _, _ in batch):
+                    if self._held:
+                        self._fail(f"stopped while the store was unreachable ({self.last_error})", lost=len(self._held))
                     return
-                batch = []
+                batch = self._next_batch(max(0.0, retry_at - time.monotonic()) if self.unreachable else PURGE_EVERY_SECONDS)
         except BaseException as exc:  # noqa: BLE001 - counted and reported; the next caller restarts the writer
-            self._fail(f"the writer stopped: {type(exc).__name__}: {exc}", lost=_questions_in(batch))
+            held, self._held = self._held, []
+            self._fail(f"the writer stopped: {type(exc).__name__}: {exc}", lost=_questions_in(batch) + len(held))
             _settle(batch, [None] * len(batch))
-        finally:
-            if db is not None:
-                db.close()
 
-    def _next_batch(self) -> list:
-        """Everything queued, up to BATCH_SIZE, waiting for the first item ([] after an
-        hour of silence, so the hourly purge still runs)."""
+    def _next_batch(self, wait: float) -> list:
+        """Everything queued, up to BATCH_SIZE, waiting up to `wait` seconds for the first
+        item ([] after that, so the hourly purge and the retries still run)."""
         try:
-            batch = [self._queue.get(timeout=PURGE_EVERY_SECONDS)]
+            batch = [self._queue.get(timeout=wait)] if wait > 0 else [self._queue.get_nowait()]
         except queue.Empty:
             return []
         while len(batch) < BATCH_SIZE:
@@ -277,60 +275,47 @@ class QuestionLog:
                 break
         return batch
 
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=LOCK_WAIT_MS / 1000, isolation_level=None, check_same_thread=False)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(SCHEMA)
-            self._import_legacy(db)
-        except BaseException:
-            db.close()
-            raise
-        return db
-
-    def _write(self, db: sqlite3.Connection, batch: list) -> list[bool | None]:
-        """One transaction for the whole batch, with the losses not yet recorded; feedback
-        gets whether its question exists."""
-        results: list[bool | None] = []
+    def _write(self, batch: list) -> list[bool | None]:
+        """One transaction for the held rows, the batch, and the losses not yet recorded;
+        feedback gets whether its question exists."""
         with self._lock:
             unsaved, self._unsaved = self._unsaved, None
+        questions = self._held + [payload for kind, payload, _ in batch if kind == "question"]
+        updates = [(kind, payload) for kind, payload, _ in batch if kind in ("feedback", "dismiss")]
+        if not (questions or updates or unsaved):
+            return [True] * len(batch)
         try:
-            db.execute("BEGIN IMMEDIATE")
-            if unsaved:
-                db.execute("INSERT INTO losses (first_at, last_at, questions, problem) VALUES (?, ?, ?, ?)",
-                           (unsaved.first_at, unsaved.last_at, unsaved.questions, unsaved.problem))
-            for kind, payload, _ in batch:
-                if kind == "question":
-                    db.execute("INSERT OR IGNORE INTO questions (id, asked_at, question, answerable, passage_ids, "
-                               "latency_ms, channel) VALUES (?, ?, ?, ?, ?, ?, ?)", payload)
-                    results.append(True)
-                elif kind == "feedback":
-                    cursor = db.execute("UPDATE questions SET helpful = ?, comment = ?, feedback_at = ? WHERE id = ?", payload)
-                    results.append(cursor.rowcount > 0)
-                elif kind == "dismiss":
-                    db.execute("UPDATE losses SET dismissed_at = ? WHERE dismissed_at IS NULL", payload)
-                    results.append(True)
-                else:
-                    results.append(True)
-            db.execute("COMMIT")
+            found = iter(self.store.write(questions, updates, unsaved))
         except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
             with self._lock:
                 self._unsaved = unsaved.plus(self._unsaved) if unsaved else self._unsaved
             raise
-        return results
+        self._held = []
+        return [next(found) if kind in ("feedback", "dismiss") else True for kind, _, _ in batch]
 
-    def _purge(self, db: sqlite3.Connection) -> None:
+    def _hold(self, batch: list, problem: str = "") -> None:
+        """Keep the batch's questions for when the store answers again, up to buffer_rows;
+        the rest is lost. Feedback and dismissals are answered "not saved" (the caller retries)."""
+        rows = [payload for kind, payload, _ in batch if kind == "question"]
+        room = max(0, self.buffer_rows - len(self._held))
+        self._held.extend(rows[:room])
+        overflow = len(rows) - min(room, len(rows))
+        if problem or overflow:
+            self._fail(problem or self.last_error, lost=overflow)
+
+    def _recovered(self) -> None:
+        if self.unreachable:
+            log.warning("question log %s: reachable again; the questions held meanwhile are written", self.store.name)
+        self.unreachable = False
+        self.last_error = ""
+
+    def _purge(self) -> None:
         cutoff = timestamp(datetime.now(timezone.utc) - timedelta(days=self.retention_days))
-        removed = db.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,)).rowcount
-        db.execute("DELETE FROM losses WHERE dismissed_at < ?", (cutoff,))
+        removed = self.store.purge(cutoff)
         if removed:
             log.info("question log: removed %d questions older than %d days", removed, self.retention_days)
 
-    def _import_legacy(self, db: sqlite3.Connection) -> None:
+    def _import_legacy(self) -> None:
         """Move thumbs from the old feedback.jsonl into the log (ids derived from each
         line, so an import interrupted before the rename is not repeated)."""
         source = self.legacy_feedback
@@ -347,9 +332,7 @@ class QuestionLog:
                              timestamp(moment)))
             except (ValueError, KeyError, TypeError):
                 continue
-        with db:
-            db.executemany("INSERT OR IGNORE INTO questions (id, asked_at, question, answerable, passage_ids, latency_ms, "
-                           "channel, helpful, comment, feedback_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        self.store.import_rows(rows)
         source.rename(source.with_name(source.name + ".imported"))
         log.info("question log: imported %d feedback entries from %s", len(rows), source)
 
@@ -361,7 +344,11 @@ class QuestionLog:
                 now = timestamp()
                 self._unsaved = (self._unsaved or Loss(now, now, 0, problem)).plus(Loss(now, now, lost, problem))
             if problem != self.last_error:
-                log.error("question log %s: %s; questions are not recorded until this is fixed", self.path, problem)
+                if self.unreachable:
+                    log.error("question log %s: %s; questions wait in memory (up to %d) until it answers",
+                              self.store.name, problem, self.buffer_rows)
+                else:
+                    log.error("question log %s: %s; questions are not recorded until this is fixed", self.store.name, problem)
             self.last_error = problem
 
 
@@ -377,17 +364,34 @@ def _settle(batch: list, results: list) -> None:
 
 
 class NoLog:
-    """Stands in for QuestionLog when ASSISTANT_LOG_QUESTIONS=0: records nothing."""
+    """Stands in for QuestionLog when ASSISTANT_LOG_QUESTIONS=0: records nothing, and
+    reads what an earlier run recorded at `location` (if given)."""
 
     enabled = False
     last_error = ""
     skipped = 0
+    waiting = 0
+
+    def __init__(self, location: str | Path | None = None):
+        self.location = location
+
+    def read(self, since: datetime | None = None) -> list[LoggedQuestion]:
+        return read(self.location, since) if self.location else []
 
     def losses(self) -> list[Loss]:
         return []
 
+    def unsaved_losses(self) -> list[Loss]:
+        return []
+
     def dismiss_losses(self, timeout: float = 3.0) -> bool:
         return True
+
+    def status(self) -> str:
+        return "ok"
+
+    def health(self) -> dict:
+        return {}
 
     def record(self, answer: Answer, seconds: float, channel: str) -> None:
         return None
@@ -404,53 +408,25 @@ class NoLog:
 
 def open_log(settings) -> QuestionLog | NoLog:
     if not settings.log_questions:
-        return NoLog()
-    return QuestionLog(settings.question_db, settings.retention_days, settings.data_dir / "feedback.jsonl")
+        return NoLog(settings.question_log_url)
+    return QuestionLog(settings.question_log_url, settings.retention_days, settings.data_dir / "feedback.jsonl",
+                       settings.log_buffer_rows)
 
 
-def read(path: Path, since: datetime | None = None) -> list[LoggedQuestion]:
-    """Recorded questions asked since `since` (all when None), oldest first; [] when
-    nothing was ever recorded. Never creates the database."""
-    path = Path(path)
-    if not path.is_file():
-        return []
+def read(location: str | Path, since: datetime | None = None) -> list[LoggedQuestion]:
+    """Recorded questions asked since `since` (all when None), oldest first, from a file
+    path or a URL; [] when nothing was ever recorded. Never creates a database."""
+    store = open_store(location)
     try:
-        db = sqlite3.connect(path, timeout=5)
-        try:
-            rows = db.execute("SELECT id, asked_at, question, answerable, passage_ids, latency_ms, channel, helpful, comment, "
-                              "feedback_at FROM questions WHERE asked_at >= ? ORDER BY asked_at, id",
-                              (timestamp(since) if since else "",)).fetchall()
-        finally:
-            db.close()
-    except sqlite3.Error as exc:
-        raise QuestionLogUnreadable(f"the question log {path} can't be read ({exc}); move it aside and a new one is started") from None
-    return [LoggedQuestion(id=r[0], asked_at=r[1], question=r[2], answerable=bool(r[3]), passage_ids=tuple(_ids(r[4])),
-                           latency_ms=r[5], channel=r[6], helpful=None if r[7] is None else bool(r[7]), comment=r[8],
-                           feedback_at=r[9]) for r in rows]
+        return store.read(since)
+    finally:
+        store.close()
 
 
-def read_losses(path: Path) -> list[Loss]:
+def read_losses(location: str | Path) -> list[Loss]:
     """Losses recorded in the log and not dismissed, oldest first; [] without a log."""
-    path = Path(path)
-    if not path.is_file():
-        return []
+    store = open_store(location)
     try:
-        db = sqlite3.connect(path, timeout=5)
-        try:
-            if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'losses'").fetchone():
-                return []  # a log from before losses were recorded
-            rows = db.execute("SELECT first_at, last_at, questions, problem FROM losses WHERE dismissed_at IS NULL "
-                              "ORDER BY first_at").fetchall()
-        finally:
-            db.close()
-    except sqlite3.Error as exc:
-        raise QuestionLogUnreadable(f"the question log {path} can't be read ({exc}); move it aside and a new one is started") from None
-    return [Loss(*row) for row in rows]
-
-
-def _ids(raw: str) -> list[str]:
-    try:
-        ids = json.loads(raw)
-    except ValueError:
-        return []
-    return [str(i) for i in ids] if isinstance(ids, list) else []
+        return store.read_losses()
+    finally:
+        store.close()

@@ -35,12 +35,19 @@ class Settings:
     reload_seconds: float = 2.0  # how often a server looks for an index built elsewhere
     replica: bool = False  # never build: serve and follow the index that `assistant build`/`watch` writes
     log_questions: bool = True  # record readers' questions and feedback for `assistant insights`
-    db_path: Path | None = None  # the question log; None = data_dir / "questions.db"
+    db_path: Path | None = None  # the question log's SQLite file; None = data_dir / "questions.db"
+    database_url: str = ""  # the question log's store: sqlite:///path or postgresql://…; "" = the SQLite file above
+    log_buffer_rows: int = 50_000  # questions held in memory while the store is unreachable; past this they are lost
     retention_days: int = 90  # questions older than this are deleted from the log
 
     @property
     def question_db(self) -> Path:
         return self.db_path or self.data_dir / "questions.db"
+
+    @property
+    def question_log_url(self) -> str:
+        """Where the question log is: ASSISTANT_DATABASE_URL, else the SQLite file as a URL."""
+        return self.database_url or f"sqlite:///{self.question_db}"
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -67,6 +74,8 @@ class Settings:
             "replica": env.get("ASSISTANT_REPLICA", "").strip().lower() in ("1", "true", "yes") or None,
             "log_questions": False if env.get("ASSISTANT_LOG_QUESTIONS", "").strip().lower() in ("0", "false", "no", "off") else None,
             "db_path": Path(env["ASSISTANT_DB"]) if env.get("ASSISTANT_DB") else None,
+            "database_url": env.get("ASSISTANT_DATABASE_URL", "").strip() or None,
+            "log_buffer_rows": int(env["ASSISTANT_LOG_BUFFER_ROWS"]) if _positive(env.get("ASSISTANT_LOG_BUFFER_ROWS")) else None,
             "retention_days": int(env["ASSISTANT_RETENTION_DAYS"]) if _positive(env.get("ASSISTANT_RETENTION_DAYS")) else None,
         }
         # an unset flag (None) must not hide the environment variable behind it

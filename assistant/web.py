@@ -145,9 +145,10 @@ def create_app(settings: Settings | None = None, live=None, pages_later: bool = 
     def healthz():
         assistant = live.current
         manifest = assistant.index.manifest
-        health = {"status": counters.status(), "index_version": manifest.version, "built_at": manifest.built_at,
+        degraded = [status for status in (counters.status(), questions.status()) if status != "ok"]
+        health = {"status": "; ".join(degraded) or "ok", "index_version": manifest.version, "built_at": manifest.built_at,
                   "articles": manifest.documents, "passages": len(assistant.index.passages),
-                  "pages": late.state if late else "ready"}
+                  "pages": late.state if late else "ready"} | questions.health()
         if live.last_error:
             health["index_problem"] = live.last_error  # serving the last good index meanwhile
         return health
@@ -213,6 +214,7 @@ def check_limits(settings: Settings) -> None:
     settings can't be used."""
     from . import proxies
     from .errors import InvalidArgument
+    from .log import checked_url
     from .ratelimits import checked_storage
     from .security import checked_rate
 
@@ -221,6 +223,7 @@ def check_limits(settings: Settings) -> None:
     checked_rate("ASSISTANT_LOGIN_RATE_LIMIT", settings.login_rate_limit)
     checked_storage(settings.rate_limit_storage)
     proxies.checked(settings.trusted_proxies)
+    checked_url(settings.question_log_url)  # a question log URL that is neither sqlite nor postgresql
     if settings.replica and settings.watch_corpus:
         raise InvalidArgument("a replica never builds, so it can't watch the corpus: run `assistant watch` "
                               "where the index is written, and start the replica without --watch/ASSISTANT_WATCH")

@@ -119,3 +119,31 @@ def browser():
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One throwaway PostgreSQL cluster for the whole session (a test that stops it starts it again)."""
+    from pgcluster import has_postgres, postgres_cluster
+
+    if not has_postgres():
+        pytest.skip("PostgreSQL's initdb/pg_ctl are missing (/usr/lib/postgresql/*/bin): "
+                    "`make test` installs Debian's postgresql where it can")
+    with postgres_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def log_url(request, tmp_path):
+    """A new, empty question-log store of each kind: the same contract holds for both."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'data' / 'questions.db'}"
+    return request.getfixturevalue("postgres").create_database()
+
+
+@pytest.fixture
+def outage(postgres):
+    """The session's cluster for a test that stops it: started again afterwards, whatever happened."""
+    yield postgres
+    if not postgres.running():
+        postgres.start()

@@ -51,6 +51,7 @@ def app_process(root: Path, corpus: Path | None = None, open_files: int | None =
         "ASSISTANT_LOGIN_RATE_LIMIT": "10000/minute",  # tests try wrong tokens on purpose
         "ASSISTANT_DATA_DIR": str(root / "data"),  # the question log, never the checkout's data/
         "ASSISTANT_DB": "",
+        "ASSISTANT_DATABASE_URL": "",  # the SQLite file under data/ unless a test names a database
         "ASSISTANT_LOG_QUESTIONS": "1",
     } | env
     log_path = root / "server.log"

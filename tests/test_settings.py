@@ -11,7 +11,8 @@ from assistant.settings import PROJECT_DIR, Settings
 @pytest.fixture
 def clean_env(monkeypatch):
     for name in ("ASSISTANT_CORPUS_DIR", "ASSISTANT_INDEX_DIR", "ASSISTANT_MODEL", "ASSISTANT_HOST", "ASSISTANT_PORT",
-                 "ASSISTANT_DATA_DIR", "ASSISTANT_DB", "ASSISTANT_LOG_QUESTIONS", "ASSISTANT_RETENTION_DAYS"):
+                 "ASSISTANT_DATA_DIR", "ASSISTANT_DB", "ASSISTANT_LOG_QUESTIONS", "ASSISTANT_RETENTION_DAYS",
+                 "ASSISTANT_DATABASE_URL", "ASSISTANT_LOG_BUFFER_ROWS"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -61,6 +62,16 @@ def test_the_question_log_lives_under_data_unless_told_otherwise(clean_env, tmp_
     clean_env.setenv("ASSISTANT_LOG_QUESTIONS", "0")
     settings = Settings.from_env()
     assert (settings.question_db, settings.log_questions, settings.retention_days) == (tmp_path / "log.sqlite", False, 30)
+
+
+def test_the_question_log_url_is_the_sqlite_file_unless_a_database_url_is_set(clean_env, tmp_path):
+    clean_env.setenv("ASSISTANT_DB", str(tmp_path / "log.sqlite"))
+    settings = Settings.from_env()
+    assert (settings.question_log_url, settings.log_buffer_rows) == (f"sqlite:///{tmp_path}/log.sqlite", 50_000)
+    clean_env.setenv("ASSISTANT_DATABASE_URL", " postgresql://assistant@db.example:5432/log ")
+    clean_env.setenv("ASSISTANT_LOG_BUFFER_ROWS", "1000")
+    settings = Settings.from_env()
+    assert (settings.question_log_url, settings.log_buffer_rows) == ("postgresql://assistant@db.example:5432/log", 1000)
 
 
 @pytest.mark.parametrize("days", ["0", "-5", "ninety", ""])

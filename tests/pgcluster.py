@@ -1,0 +1,99 @@
+"""A throwaway PostgreSQL cluster for tests: Debian's initdb and pg_ctl in a temporary
+directory, on a free loopback port, saving nothing that matters (fsync off).
+
+PostgreSQL refuses to run as root, and CI runs as root: then every command runs as
+the `postgres` user through runuser. (pytest-postgresql starts pg_ctl as the current
+user, so as root it can't start a cluster; this is the few lines it would save.)
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from servers import free_port
+
+USER = "postgres"
+
+
+def bin_dir() -> Path | None:
+    """Where Debian's postgresql package put initdb and pg_ctl (newest version), or None."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parent.parent.name)
+                   if p.parent.parent.name.isdigit() else 0)
+    if found:
+        return found[-1].parent
+    pg_ctl = shutil.which("pg_ctl")
+    return Path(pg_ctl).resolve().parent if pg_ctl else None
+
+
+def has_postgres() -> bool:
+    return bin_dir() is not None
+
+
+class Cluster:
+    """A running cluster: url(database), create_database(), stop() and start() (same port)."""
+
+    def __init__(self, root: Path, port: int):
+        self.root = root
+        self.port = port
+        self.data = root / "data"
+        self.log = root / "server.log"
+        self._databases = 0
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self) -> str:
+        """A new empty database; its URL."""
+        import psycopg
+
+        self._databases += 1
+        name = f"log_{self._databases}"
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return self.url(name)
+
+    def start(self) -> None:
+        options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} "
+                   "-c fsync=off -c full_page_writes=off")
+        _run([str(bin_dir() / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", options, "start"])
+
+    def stop(self) -> None:
+        """Stop it and wait until it has exited (its port then refuses connections)."""
+        _run([str(bin_dir() / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop"])
+
+    def running(self) -> bool:
+        return subprocess.run(_as_postgres([str(bin_dir() / "pg_ctl"), "-D", str(self.data), "status"]),
+                              capture_output=True).returncode == 0
+
+
+@contextmanager
+def postgres_cluster():
+    """initdb in a temporary directory, start on a free loopback port; yields a Cluster,
+    then stops it and removes the directory."""
+    root = Path(tempfile.mkdtemp(prefix="assistant-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(root, USER, USER)
+    cluster = Cluster(root, free_port())
+    try:
+        _run([str(bin_dir() / "initdb"), "-D", str(cluster.data), "-U", USER, "--auth=trust", "--encoding=UTF8",
+              "--locale=C.UTF-8", "--no-sync"])
+        cluster.start()
+        yield cluster
+    finally:
+        if cluster.running():
+            cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    return ["runuser", "-u", USER, "--", *command] if os.geteuid() == 0 else command
+
+
+def _run(command: list[str]) -> None:
+    done = subprocess.run(_as_postgres(command), capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[:1])} failed: {done.stdout[-2000:]}{done.stderr[-2000:]}")

@@ -81,8 +81,17 @@ class Assistant:
             if topic:
                 ranking, about = self._resolve(question, alone, topic, self.retriever.rank(query, vectors[query]))
             answer = self._answer(readable(original), query if about else question, ranking, vectors[question], about)
-            answers.append(replace(answer, about=about) if about and answer.answerable else answer)
+            # "About X" only when the answer comes from X: "Does sunscreen help?" after
+            # elastin is searched in context but answered from Sun Protection
+            shown = about and answer.answerable and self._from_topic(ranking, topic)
+            answers.append(replace(answer, about=about) if shown else answer)
         return answers
+
+    def _from_topic(self, ranking: Ranking, topic: followup.Topic) -> bool:
+        """The ranking's first paragraph is under the topic's heading, in its article."""
+        first = self.index.passages[ranking.hits[0].rows[0]] if ranking.hits else None
+        return bool(first) and first.doc_slug == topic.doc_slug and (
+            first.section[-1] if first.section else first.doc_title) == topic.label
 
     def _topic(self, history) -> followup.Topic | None:
         """What the conversation is about: the paragraph the last answer quoted (or, when

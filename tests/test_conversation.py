@@ -76,6 +76,11 @@ def test_the_chat_markdown_says_quietly_what_a_follow_up_was_taken_to_be_about(r
     assert as_markdown(answer).startswith("*About Static Wrinkles*\n\n")
 
 
+def test_a_short_new_question_answered_from_another_section_is_not_labelled_a_follow_up(real_assistant):
+    answer = talk(real_assistant, "What does elastin do?", "Does sunscreen help?")
+    assert "sunscreen" in answer.citations[0].text and answer.about == ""
+
+
 def test_only_the_readers_questions_as_history_still_carry_the_topic(real_assistant):
     answer = real_assistant.ask("where do they show up?", history=["What are static wrinkles?"])
     assert "nasolabial folds" in answer.citations[0].text

@@ -178,14 +178,15 @@ def _eval_collection(args) -> int:
         return Assistant.load(replace(settings, corpus_dir=corpus, index_dir=index), embedder=embedder)
 
     reports = evaluate_collection(collection, work, load)
-    dialogs = evaluate_collection_dialogs(collection, work, load)
+    dialogs = {setting: evaluate_collection_dialogs(collection, work, load, setting) for setting in ("one article", "whole blog")}
     if args.json:
-        print(json.dumps({"settings": [r.as_dict() for r in reports], "conversations": dialogs and dialogs.as_dict()},
-                         ensure_ascii=False))
+        print(json.dumps({"settings": [r.as_dict() for r in reports],
+                          "conversations": {k: v.as_dict() for k, v in dialogs.items() if v} or None}, ensure_ascii=False))
         return 0
     print(format_reports(reports, show_misses=args.misses))
-    if dialogs:
-        print("conversations, whole blog:\n" + format_dialog_report(dialogs))
+    for setting, report in dialogs.items():
+        if report:
+            print(f"conversations, {setting}:\n" + format_dialog_report(report))
     return 0
 
 

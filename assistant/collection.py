@@ -191,16 +191,39 @@ def evaluate_collection(collection: Collection, work: Path, load_assistant, sett
     return reports
 
 
-def evaluate_collection_dialogs(collection: Collection, work: Path, load_assistant):
-    """The collection's conversations.jsonl (if any), asked of the whole blog: a follow-up
-    must stay in the article under discussion when every article is searched."""
-    from .dialogs import evaluate_dialogs, read_dialogs
+def evaluate_collection_dialogs(collection: Collection, work: Path, load_assistant, setting: str = "whole blog"):
+    """The collection's conversations.jsonl (if any). "whole blog": every article
+    searched, so a follow-up must stay in the article under discussion. "one article":
+    each dialog asked of the article its first answer comes from, alone; a turn whose
+    answer is in another article is then off-topic and must be refused."""
+    from .dialogs import evaluate_dialog_groups, read_dialogs
 
     path = collection.folder / "conversations.jsonl"
     if not path.is_file():
         return None
-    corpus = _corpus(work, "_all", list(collection.articles.values()))
-    return evaluate_dialogs(load_assistant(corpus, work / "indexes" / "_all"), read_dialogs(path))
+    dialogs = read_dialogs(path)
+    if setting == "whole blog":
+        corpus = _corpus(work, "_all", list(collection.articles.values()))
+        return evaluate_dialog_groups([(load_assistant(corpus, work / "indexes" / "_all"), dialogs)])
+    texts = {p: _folded(p.read_text(encoding="utf-8")) for p in collection.articles.values()}
+    groups: dict[Path, list[list[dict]]] = {}
+    for turns in dialogs:
+        article = next((p for t in turns for p, text in texts.items() if t.get("gold") and _folded(t["gold"][0]) in text), None)
+        if article is not None:
+            groups.setdefault(article, []).append([_within(t, texts[article]) for t in turns])
+    return evaluate_dialog_groups([(load_assistant(_corpus(work, p.stem, [p]), work / "indexes" / p.stem), group)
+                                   for p, group in groups.items()])
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _within(turn: dict, article_text: str) -> dict:
+    """The turn as asked of one article: answered elsewhere means off-topic here."""
+    if turn.get("gold") and not any(_folded(g) in article_text for g in turn["gold"]):
+        return {"q": turn["q"], "out_of_scope": True, **({"kind": turn["kind"]} if "kind" in turn else {})}
+    return turn
 
 
 def format_reports(reports: list[SettingReport], show_misses: bool = False) -> str:

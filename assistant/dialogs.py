@@ -64,9 +64,15 @@ def right(answer, turn: dict) -> bool:
 def evaluate_dialogs(assistant, dialogs: list[list[dict]]) -> DialogReport:
     """Every turn with its history (as the chat and the widget send it: the reader's
     questions and the answers' text), alone, and as the previous question + this one."""
+    return evaluate_dialog_groups([(assistant, dialogs)])
+
+
+def evaluate_dialog_groups(groups: list[tuple[object, list[list[dict]]]]) -> DialogReport:
+    """One report over (assistant, dialogs) groups: each article's dialogs asked of it."""
     tallies = {"followup": [0, 0, 0, 0], "switch": [0, 0, 0, 0]}  # turns, with history, alone, concatenated
     misses = []
-    for turns in dialogs:
+    dialogs = [(assistant, turns) for assistant, group in groups for turns in group]
+    for assistant, turns in dialogs:
         history: list[dict] = []
         for n, turn in enumerate(turns):
             answer = assistant.ask(turn["q"], history=list(history))

@@ -119,11 +119,12 @@ def test_in_a_whole_blog_follow_ups_stay_in_the_article_under_discussion(real_as
 
 
 @pytest.mark.slow
-def test_in_a_blog_of_twelve_articles_history_beats_no_history_and_both_baselines(real_assistant, tmp_path):
+@pytest.mark.parametrize("setting", ["one article", "whole blog"])
+def test_over_twelve_articles_history_beats_no_history_and_both_baselines(real_assistant, tmp_path, setting):
     def load(corpus, index):
         return Assistant.load(replace(Settings(), corpus_dir=corpus, index_dir=index), embedder=real_assistant.embedder)
 
-    report = evaluate_collection_dialogs(read_collection(EVAL_DIR / "external-blog"), tmp_path, load)
+    report = evaluate_collection_dialogs(read_collection(EVAL_DIR / "external-blog"), tmp_path, load, setting)
     assert report.followups >= 130 and report.switches >= 30
     assert report.followup_hit_at_1 >= report.followup_alone_hit_at_1 + 0.15, report
     assert report.followup_hit_at_1 > report.followup_concat_hit_at_1, report  # previous question + this one

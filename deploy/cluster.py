@@ -206,6 +206,7 @@ def start(root: Path, corpus: Path, proxy_port: int = 0, env: dict[str, str] | N
                                "`make cluster-stop` first")
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
+    root.chmod(0o755)  # PostgreSQL runs as its own user (we may be root): it must reach root/postgres
     cluster = LocalCluster(root=root, corpus=corpus, proxy_port=proxy_port or processes.free_port(),
                            postgres_port=processes.free_port(), redis_port=processes.free_port(),
                            token=token or secrets.token_urlsafe(12),

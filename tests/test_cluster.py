@@ -11,8 +11,10 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -46,8 +48,10 @@ def figure(line: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cluster")
+def cluster():
+    # not under pytest's tmp_path: its folders are private to us, and PostgreSQL runs as `postgres`
+    root = Path(tempfile.mkdtemp(prefix="assistant-cluster-"))
+    root.chmod(0o755)
     corpus = root / "corpus-copy"
     subprocess.run(["cp", "-r", str(PROJECT / "corpus"), str(corpus)], check=True)
     started = time.monotonic()
@@ -58,6 +62,7 @@ def cluster(tmp_path_factory):
         yield running
     finally:
         running.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install browser proxy redis postgres index run test eval bench clean
+.PHONY: install browser proxy redis postgres index run test eval bench clean cluster cluster-stop cluster-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,19 @@ postgres:
 
 test: install browser proxy redis postgres
 	$(BIN)/python -m pytest -q
+
+# The local cluster on loopback (deploy/cluster.py): PostgreSQL, redis-server, one build, two
+# replicas and nginx in front, under .cluster/; it prints the URL and what runs where.
+cluster: install proxy redis postgres
+	$(BIN)/python -m deploy.cluster start
+
+cluster-stop:
+	$(BIN)/python -m deploy.cluster stop
+
+# The cluster's checks (tests/test_cluster.py, also part of `make test`), with their figures printed.
+# CLUSTER_QUESTIONS=5000 for a longer load than the 480 questions of the default.
+cluster-check: install browser proxy redis postgres
+	$(BIN)/python -m pytest -q -s tests/test_cluster.py tests/test_cluster_files.py
 
 # Not part of `make test`: minutes of load on the shared machine. Prints a table and
 # writes bench/results/<date>.json. `make bench BENCH_ARGS=--quick` for a smoke test.

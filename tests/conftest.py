@@ -124,7 +124,7 @@ def browser():
 @pytest.fixture(scope="session")
 def postgres():
     """One throwaway PostgreSQL cluster for the whole session (a test that stops it starts it again)."""
-    from pgcluster import has_postgres, postgres_cluster
+    from deploy.postgres import has_postgres, postgres_cluster
 
     if not has_postgres():
         pytest.skip("PostgreSQL's initdb/pg_ctl are missing (/usr/lib/postgresql/*/bin): "

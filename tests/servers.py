@@ -13,16 +13,14 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+# the engines and free_port live in deploy/ (the local cluster uses them too); re-exported for the tests
+from deploy.processes import free_port  # noqa: F401
+from deploy.redis_server import has_redis, redis_server  # noqa: F401
+
 PROJECT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
@@ -148,44 +146,3 @@ def eventually(check, timeout: float = 60.0):
 def has_chromium() -> bool:
     return Path(CHROMIUM).exists()
 
-
-REDIS = "/usr/bin/redis-server"
-
-
-def has_redis() -> bool:
-    return Path(REDIS).exists()
-
-
-class RedisServer:
-    """A running redis-server: its redis:// URL, and stop() that waits for its exit."""
-
-    def __init__(self, process: subprocess.Popen, port: int):
-        self.process = process
-        self.url = f"redis://127.0.0.1:{port}/0"
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-        self.process.wait(timeout=20)
-
-
-@contextmanager
-def redis_server(port: int | None = None):
-    """Debian's redis-server on loopback, nothing saved to disk; yields a RedisServer once
-    it says it is ready, and stops it afterwards."""
-    port = port or free_port()
-    process = subprocess.Popen([REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    server = RedisServer(process, port)
-    try:
-        seen = []
-        for line in process.stdout:  # ends if it exits: then the error is in `seen`
-            seen.append(line)
-            if "Ready to accept connections" in line:
-                break
-        else:
-            raise RuntimeError(f"redis-server did not start: {''.join(seen)[-2000:]}")
-        threading.Thread(target=process.stdout.read, daemon=True).start()  # keep its pipe drained
-        yield server
-    finally:
-        server.stop()

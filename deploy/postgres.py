@@ -1,5 +1,6 @@
-"""A throwaway PostgreSQL cluster for tests: Debian's initdb and pg_ctl in a temporary
-directory, on a free loopback port, saving nothing that matters (fsync off).
+"""A PostgreSQL cluster of our own: Debian's initdb and pg_ctl in a directory we choose,
+on a loopback port, for the local cluster (`make cluster`) and the tests (throwaway,
+fsync off: it saves nothing that matters).
 
 PostgreSQL refuses to run as root, and CI runs as root: then every command runs as
 the `postgres` user through runuser. (pytest-postgresql starts pg_ctl as the current
@@ -14,7 +15,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from servers import free_port
+from .processes import free_port
 
 USER = "postgres"
 
@@ -34,7 +35,7 @@ def has_postgres() -> bool:
 
 
 class Cluster:
-    """A running cluster: url(database), create_database(), stop() and start() (same port)."""
+    """A cluster in `root`: url(database), create_database(), stop() and start() (same port)."""
 
     def __init__(self, root: Path, port: int):
         self.root = root
@@ -46,17 +47,27 @@ class Cluster:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"
 
-    def create_database(self) -> str:
-        """A new empty database; its URL."""
+    def create_database(self, name: str = "") -> str:
+        """A new empty database (`name`, or log_1, log_2, …); its URL."""
         import psycopg
 
-        self._databases += 1
-        name = f"log_{self._databases}"
+        if not name:
+            self._databases += 1
+            name = f"log_{self._databases}"
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {name}")
         return self.url(name)
 
+    def init(self) -> None:
+        """initdb into `root`/data (the root is handed to the postgres user when we are root)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.root, USER, USER)
+        _run([str(bin_dir() / "initdb"), "-D", str(self.data), "-U", USER, "--auth=trust", "--encoding=UTF8",
+              "--locale=C.UTF-8", "--no-sync"])
+
     def start(self) -> None:
+        """Start it and wait until it accepts connections (pg_ctl -w)."""
         options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} "
                    "-c fsync=off -c full_page_writes=off")
         _run([str(bin_dir() / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", options, "start"])
@@ -66,27 +77,23 @@ class Cluster:
         _run([str(bin_dir() / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop"])
 
     def running(self) -> bool:
-        return subprocess.run(_as_postgres([str(bin_dir() / "pg_ctl"), "-D", str(self.data), "status"]),
-                              capture_output=True).returncode == 0
+        return self.data.exists() and subprocess.run(
+            _as_postgres([str(bin_dir() / "pg_ctl"), "-D", str(self.data), "status"]), capture_output=True).returncode == 0
 
 
 @contextmanager
 def postgres_cluster():
     """initdb in a temporary directory, start on a free loopback port; yields a Cluster,
     then stops it and removes the directory."""
-    root = Path(tempfile.mkdtemp(prefix="assistant-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(root, USER, USER)
-    cluster = Cluster(root, free_port())
+    cluster = Cluster(Path(tempfile.mkdtemp(prefix="assistant-pg-")), free_port())
     try:
-        _run([str(bin_dir() / "initdb"), "-D", str(cluster.data), "-U", USER, "--auth=trust", "--encoding=UTF8",
-              "--locale=C.UTF-8", "--no-sync"])
+        cluster.init()
         cluster.start()
         yield cluster
     finally:
         if cluster.running():
             cluster.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(cluster.root, ignore_errors=True)
 
 
 def _as_postgres(command: list[str]) -> list[str]:

@@ -115,6 +115,9 @@ def browser():
     if not has_chromium():
         pytest.skip(f"{CHROMIUM} is missing: `make test` installs Debian's chromium where it can")
     sync_api = pytest.importorskip("playwright.sync_api")
+    # expect() polls until its condition holds; the timeout is only a failsafe, and 5 s
+    # (Playwright's default) is too short for a shared 2-core machine under load
+    sync_api.expect.set_options(timeout=30_000)
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched

@@ -83,17 +83,17 @@ def test_the_chat_page_works_under_its_csp_in_chromium(server, browser):
                          "e => console.log('CSP ' + e.violatedDirective + ' ' + e.blockedURI))")
     response = page.goto(server.base, wait_until="load")
     policy = response.headers["content-security-policy"]
-    page.locator("#question textarea").wait_for(timeout=30_000)
+    page.locator("#question textarea").wait_for(timeout=120_000)
     page.locator("#chat button.example").first.click()  # an example asks at once
     expect(page.locator("#chat .message-row.bot-row")).to_have_count(1, timeout=60_000)
     page.get_by_role("button", name="New conversation").click()
-    expect(page.locator("#chat .message-row.bot-row")).to_have_count(0, timeout=30_000)
+    expect(page.locator("#chat .message-row.bot-row")).to_have_count(0, timeout=120_000)
     page.locator("#question textarea").fill("What are crow's feet?")
     page.locator("#question textarea").press("Enter")
     page.wait_for_selector("#chat a[href*='dynamic-wrinkles']", timeout=60_000)
     page.locator("#chat button[aria-label='Like']").last.click()
     page.get_by_role("button", name="New conversation").click()
-    expect(page.locator("#chat")).not_to_contain_text("crow", timeout=30_000)
+    expect(page.locator("#chat")).not_to_contain_text("crow", timeout=120_000)
     page.close()
     assert (violations, errors) == ([], [])
     assert "object-src 'none'" in policy and "base-uri 'self'" in policy and "'unsafe-eval'" not in policy

@@ -186,7 +186,7 @@ def test_questions_lost_to_a_locked_log_stay_on_the_page_after_recovery_until_di
     expect(summary).to_contain_text("1 question answered but not recorded", timeout=60_000)
     expect(summary).to_contain_text("locked")
     page.locator("#dismiss-losses").click()
-    expect(summary).not_to_contain_text("not recorded", timeout=30_000)
+    expect(summary).not_to_contain_text("not recorded", timeout=120_000)
     expect(page.locator("#dismiss-losses")).to_have_count(0)
     page.reload()
     expect(summary).to_contain_text("helpful ratio", timeout=60_000)

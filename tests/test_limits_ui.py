@@ -51,7 +51,7 @@ def test_a_spent_budget_in_the_chat_says_when_to_try_again_and_keeps_the_questio
     box = page.locator("#question textarea")
     box.fill("Does sunscreen help?")
     box.press("Enter")
-    expect(page.locator("#notice")).to_contain_text(WAIT, timeout=30_000)
+    expect(page.locator("#notice")).to_contain_text(WAIT, timeout=120_000)
     expect(page.get_by_role("alert")).to_contain_text("Too many questions right now")
     expect(box).to_have_value("Does sunscreen help?")
     expect(page.locator("#chat .message-row")).to_have_count(0)  # no error pill, nothing added
@@ -72,7 +72,7 @@ def test_a_spent_budget_in_the_widget_says_when_to_try_again_and_keeps_the_quest
     box.fill("Does sunscreen help?")
     box.press("Enter")
     error = page.locator(".msg.error")
-    expect(error).to_contain_text(WAIT, timeout=20_000)
+    expect(error).to_contain_text(WAIT, timeout=120_000)
     expect(error.get_by_role("button", name="Retry")).to_be_disabled()
     expect(box).to_have_value("Does sunscreen help?")
     ARTIFACTS.mkdir(exist_ok=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import quote
 
 from .articlepage import ArticlePage, article_blocks
+from .perindex import per_index
 from .records import Answer, Citation, Passage
 
 EDGE_WORDS = 4  # words of a start or end phrase, before any is needed for uniqueness
@@ -201,14 +202,4 @@ class Linker:
         return replace(answer, citations=tuple(replace(c, url=self.url(c)) for c in answer.citations))
 
 
-_linkers: dict[tuple[str, str], Linker] = {}
-
-
-def linker_for(index) -> Linker:
-    """The Linker of a loaded index (kept for the few most recent index versions)."""
-    key = (str(index.directory), index.manifest.version)
-    if key not in _linkers:
-        while len(_linkers) >= 4:
-            _linkers.pop(next(iter(_linkers)))
-        _linkers[key] = Linker(index.passages)
-    return _linkers[key]
+linker_for = per_index(Linker)  # linker_for(index): the Linker of a loaded index

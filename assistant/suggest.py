@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from .perindex import per_index
 from .records import Answer, Passage
 from .terms import content_terms
 
@@ -80,14 +81,4 @@ def _asked_about(label: str, questions: Sequence[str]) -> bool:
     return bool(words) and any(words <= set(content_terms(q)) for q in questions)
 
 
-_outlines: dict[tuple[str, str], Outline] = {}
-
-
-def outline_for(index) -> Outline:
-    """The Outline of a loaded index (kept for the few most recent index versions)."""
-    key = (str(index.directory), index.manifest.version)
-    if key not in _outlines:
-        while len(_outlines) >= 4:
-            _outlines.pop(next(iter(_outlines)))
-        _outlines[key] = Outline(index.passages)
-    return _outlines[key]
+outline_for = per_index(Outline)  # outline_for(index): the Outline of a loaded index

@@ -25,7 +25,9 @@ class PortUnavailable(AssistantError):
 def listen(host: str, port: int, backlog: int) -> socket.socket:
     """A listening socket on host:port, or PortUnavailable saying which setting to change."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and
+    # without it a keep-alive client waits ~40 ms (Nagle + delayed ACK) for every response
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a port in TIME_WAIT is free
     try:
         sock.bind((host, port))

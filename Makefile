@@ -23,39 +23,33 @@ index: install
 run: index
 	$(BIN)/python app.py
 
+# Debian packages the tests use, installed with apt-get when missing and we can (root);
+# $(call debian,TEST,PACKAGE,WHAT IT IS FOR): TEST is a shell test that the package is there.
+define debian
+	@if $(1); then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's $(2) for $(3)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
+	else echo "note: $(2) is missing and can't be installed here (needs root and apt-get): $(3) will be skipped"; fi
+endef
+
 # Browser tests drive Debian's chromium through Playwright; never a downloaded browser.
 browser:
-	@if [ -x /usr/bin/chromium ]; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "installing Debian's chromium for the browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	else echo "note: /usr/bin/chromium is missing and can't be installed here (needs root and apt-get): browser tests will be skipped"; fi
+	$(call debian,[ -x /usr/bin/chromium ],chromium,the browser tests)
 
-# The reverse-proxy recipe (deploy/nginx.conf) is tested with Debian's nginx, installed the same way.
+# The reverse-proxy recipe (deploy/nginx.conf) is tested with Debian's nginx.
 proxy:
-	@if [ -x /usr/sbin/nginx ]; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "installing Debian's nginx for the reverse-proxy test"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
-	else echo "note: /usr/sbin/nginx is missing and can't be installed here (needs root and apt-get): the reverse-proxy test will be skipped"; fi
+	$(call debian,[ -x /usr/sbin/nginx ],nginx,the reverse-proxy tests)
 
 # Shared rate limits (ASSISTANT_RATE_LIMIT_STORAGE=redis://...) are tested against Debian's redis-server,
 # started by the tests themselves on a free loopback port; never needed to serve.
 redis:
-	@if [ -x /usr/bin/redis-server ]; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "installing Debian's redis-server for the shared rate-limit tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
-	else echo "note: /usr/bin/redis-server is missing and can't be installed here (needs root and apt-get): shared rate-limit tests will be skipped"; fi
+	$(call debian,[ -x /usr/bin/redis-server ],redis-server,the shared rate-limit tests)
 
 # The question log on PostgreSQL (ASSISTANT_DATABASE_URL=postgresql://...) is tested against Debian's postgresql:
 # the tests run initdb and pg_ctl themselves, in a temporary directory on a free loopback port; never needed to serve.
 postgres:
-	@if ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "installing Debian's postgresql for the question-log tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
-	else echo "note: PostgreSQL (/usr/lib/postgresql/*/bin/pg_ctl) is missing and can't be installed here (needs root and apt-get): the PostgreSQL question-log tests will be skipped"; fi
+	$(call debian,ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1,postgresql,the PostgreSQL question-log tests)
 
 test: install browser proxy redis postgres
 	$(BIN)/python -m pytest -q

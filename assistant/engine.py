@@ -90,8 +90,7 @@ class Assistant:
     def _from_topic(self, ranking: Ranking, topic: followup.Topic) -> bool:
         """The ranking's first paragraph is under the topic's heading, in its article."""
         first = self.index.passages[ranking.hits[0].rows[0]] if ranking.hits else None
-        return bool(first) and first.doc_slug == topic.doc_slug and (
-            first.section[-1] if first.section else first.doc_title) == topic.label
+        return bool(first) and first.doc_slug == topic.doc_slug and _heading(first) == topic.label
 
     def _topic(self, history) -> followup.Topic | None:
         """What the conversation is about: the paragraph the last answer quoted (or, when
@@ -111,8 +110,7 @@ class Assistant:
         if not rows:
             return None
         first = self.index.passages[rows[0]]
-        label = first.section[-1] if first.section else first.doc_title
-        return followup.Topic(label, question, rows, first.doc_slug)
+        return followup.Topic(_heading(first), question, rows, first.doc_slug)
 
     def _resolve(self, question: str, alone: Ranking, topic: followup.Topic, in_context: Ranking) -> tuple[Ranking, str]:
         """The ranking to answer from, and the topic's label when the question was read as
@@ -208,3 +206,7 @@ def ensure_built(settings: Settings, embedder: Embedder, progress: bool = False)
     """Build or update the index for `settings`; a no-op report when it is current."""
     return index_store.build(settings.corpus_dir, settings.index_dir, embedder, progress=progress)
 
+
+def _heading(passage) -> str:
+    """A topic's label: the passage's own heading, or its article's title."""
+    return passage.section[-1] if passage.section else passage.doc_title

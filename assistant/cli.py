@@ -116,7 +116,6 @@ def _questions(args) -> tuple[list[str], bool]:
 def _ask(args) -> int:
     from .embed import Embedder
     from .engine import Assistant
-    from .fragments import linker_for
     from .index import encoder_file
     from .question import clean
     from .render import as_json, as_text
@@ -139,7 +138,7 @@ def _ask(args) -> int:
                 print(str(exc), file=sys.stderr)
             status = 2
             continue
-        answer = linker_for(assistant.index).relink(assistant.ask(question))
+        answer = assistant.ask(question)
         print(json.dumps(as_json(answer), ensure_ascii=False) if args.json else as_text(answer) + ("\n" if from_stdin else ""))
         sys.stdout.flush()
     return status

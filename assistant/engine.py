@@ -13,6 +13,7 @@ from . import answer as composer
 from . import calibrate, followup, index as index_store
 from .embed import Embedder
 from .errors import InvalidQuestion
+from .fragments import Linker, linker_for
 from .question import clean, readable
 from .records import Answer, BuildReport, Hit, Paragraph
 from .retrieve import Ranking, Retriever, blend
@@ -84,8 +85,14 @@ class Assistant:
             # "About X" only when the answer comes from X: "Does sunscreen help?" after
             # elastin is searched in context but answered from Sun Protection
             shown = about and answer.answerable and self._from_topic(ranking, topic)
-            answers.append(replace(answer, about=about) if shown else answer)
+            answers.append(self.linker.relink(replace(answer, about=about) if shown else answer))
         return answers
+
+    @property
+    def linker(self) -> Linker:
+        """Makes each citation's text fragment select exactly its quoted sentence on the
+        article's page (the first match of a naive one can be an earlier sentence)."""
+        return linker_for(self.index)
 
     def _from_topic(self, ranking: Ranking, topic: followup.Topic) -> bool:
         """The ranking's first paragraph is under the topic's heading, in its article."""

@@ -14,13 +14,10 @@ from .render import as_json
 from .settings import Settings
 
 def ask_recorded(assistant, questions, question: str, history, channel: str):
-    """assistant.ask, timed and put in the question log: (answer, question id or None), the
-    citations linking to exactly their quoted sentence. Raises InvalidQuestion, as ask
-    does, without recording anything."""
-    from .fragments import linker_for
-
+    """assistant.ask, timed and put in the question log: (answer, question id or None).
+    Raises InvalidQuestion, as ask does, without recording anything."""
     started = time.perf_counter()
-    answer = linker_for(assistant.index).relink(assistant.ask(question, history=history))
+    answer = assistant.ask(question, history=history)
     return answer, questions.record(answer, time.perf_counter() - started, channel)
 
 

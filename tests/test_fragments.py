@@ -96,3 +96,35 @@ def test_citations_link_to_the_public_url_when_the_corpus_knows_it(tmp_path):
     start, end = passage.sentences[1]
     url = Linker([passage]).url(citation_of(passage, start, end))
     assert url == "https://blog.example/2024/wrinkles.html#sun-protection:~:text=It%20blocks%20UV%20rays%20every%20day."
+
+
+
+ZEBRAS = """---
+title: Zebras
+---
+## Introduction
+The striped coat of a zebra confuses biting flies. Zebras graze in the early morning on the open plains of Africa.
+
+## Coats
+Every herd has its own routines and paths, {long} as the elders remember them. The striped coat of a zebra confuses
+lions hunting near rivers at dusk, say quagga researchers.
+""".format(long="walking the same tracks between grass and water, season after season, year after year, " * 4)
+
+
+def test_the_engine_links_each_quote_to_its_own_sentence_not_an_earlier_one_that_starts_alike(tmp_path, fake_embedder):
+    # not each interface: the Python API, the CLI, the chat and the widget get the same links
+    from assistant.engine import Assistant
+    from assistant.index import build
+    from assistant.settings import Settings
+
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "zebras.md").write_text(ZEBRAS)
+    build(tmp_path / "corpus", tmp_path / "index", fake_embedder)
+    assistant = Assistant.load(Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index"), embedder=fake_embedder)
+    quote = assistant.ask("What confuses lions near rivers according to quagga researchers?").citations[0]
+    assert quote.quoted and quote.text[slice(*quote.highlight)].startswith("The striped coat of a zebra confuses lions")
+    page = article_blocks(assistant.index.passages, "zebras")
+    blocks = page.texts()
+    (block, a), (same, b) = first_match(blocks, directive_of(quote.url))
+    assert block == same == page.paragraph_blocks[1], quote.url  # the Coats paragraph, not the introduction
+    assert blocks[block][a:b] == " ".join(quote.text[slice(*quote.highlight)].split())

@@ -18,7 +18,7 @@ from .question import clean, readable
 from .records import Answer, BuildReport, Hit, Paragraph
 from .retrieve import Ranking, Retriever, blend
 from .settings import Settings
-from .terms import content_words
+from .terms import content_words, names
 
 TOPICS_SHOWN = 8
 OWN_WORDS_COVERED = 0.5  # a question with its own subject must be about the paragraph under discussion
@@ -157,6 +157,8 @@ class Assistant:
             return composer.refusal(question, self.topics, query, composer.not_covered(question, cited, self.retriever.vocabulary))
         top = [self._paragraph(hit) for hit in ranking.hits[: self.settings.top_k]]
         missing = () if is_about_whole_article(question) else composer.not_covered(question, top, self.retriever.vocabulary)
+        if names(question) & set(missing):  # "When is Brasilia's rainy season?": a named subject the corpus never names
+            return composer.refusal(question, self.topics, query, missing)
         return composer.compose(question, query, top, question_vector, missing)
 
     def _answerable(self, text: str, ranking: Ranking, topic: str = "", allowance: float = 0.0) -> bool:

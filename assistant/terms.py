@@ -32,6 +32,17 @@ def content_words(text: str) -> list[str]:
     return [w for w in _WORD.findall(text.casefold()) if w not in stop]
 
 
+def names(text: str) -> frozenset[str]:
+    """Lower-cased words that `text` writes as a name: capitalised after its first word
+    ("When is Brasilia's rainy season?" -> brasilia), or in capitals ("HDI")."""
+    found = set()
+    for n, match in enumerate(_WORD.finditer(text)):
+        word = match.group()
+        if word[0].isupper() and (n > 0 or word.isupper()):
+            found.add(word.casefold())
+    return frozenset(found)
+
+
 def content_terms(text: str) -> tuple[str, ...]:
     """A text's stemmed content words, as BM25 sees them: "What are crow's feet?" -> ("crow", "feet")."""
     return tuple(stemmer().stemWords(content_words(text)))

@@ -14,6 +14,7 @@ from assistant.engine import Assistant
 from assistant.index import build
 from assistant.render import as_json
 from assistant.settings import Settings
+from assistant.terms import names
 
 from conftest import EVAL_DIR, FakeEmbedder
 
@@ -69,6 +70,21 @@ def test_botox_is_named_as_not_mentioned_and_nothing_is_quoted_as_an_answer(real
     assert answer.not_covered == ("botox",)
     assert answer.text.startswith("The article doesn't mention botox.")
     assert not any(c.quoted for c in answer.citations)
+
+
+def test_a_name_the_blog_never_mentions_is_refused_outright(real_assistant):
+    """A capitalised name is the question's subject: a blog that never names it is not
+    about it ("When is Brasilia's rainy season?" on a blog with a rainy season)."""
+    named = real_assistant.ask("Does Accutane cause wrinkles?")
+    assert not named.answerable and named.citations == ()
+    plain = real_assistant.ask("does accutane cause wrinkles?")  # a word, not a name: related passage offered
+    assert plain.answerable and plain.not_covered == ("accutane",)
+
+
+def test_names_are_capitalised_words_after_the_first_or_capitals():
+    assert names("When is Brasilia's rainy season?") == {"brasilia"}
+    assert names("What is the HDI for 2007?") == {"hdi"}
+    assert names("Does smoking cause wrinkles?") == set()
 
 
 @pytest.mark.parametrize("question", [

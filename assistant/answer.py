@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from urllib.parse import quote
 
 import numpy as np
@@ -123,7 +124,19 @@ def _misspelt(stem: str, vocabulary: frozenset[str]) -> bool:
     from rapidfuzz.distance import OSA
 
     allowed = 1 if len(stem) < 8 else 2
-    return process.extractOne(stem, vocabulary, scorer=OSA.distance, score_cutoff=allowed) is not None
+    by_length = _by_length(vocabulary)
+    return any(process.extractOne(stem, by_length.get(n, ()), scorer=OSA.distance, score_cutoff=allowed) is not None
+               for n in range(len(stem) - allowed, len(stem) + allowed + 1))
+
+
+@lru_cache(maxsize=4)
+def _by_length(vocabulary: frozenset[str]) -> dict[int, tuple[str, ...]]:
+    """The vocabulary by word length: a term k edits away is within k letters of the
+    stem's length, so a 100k-passage blog's vocabulary is not scanned whole per word."""
+    groups: dict[int, list[str]] = {}
+    for term in vocabulary:
+        groups.setdefault(len(term), []).append(term)
+    return {n: tuple(terms) for n, terms in groups.items()}
 
 
 def is_injection(question: str) -> bool:

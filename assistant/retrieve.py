@@ -26,7 +26,7 @@ SENTENCE_WEIGHT = 0.75  # ... and its best sentence
 LEXICAL_WEIGHT = 0.1  # BM25 of the whole paragraph, normalised to the query's best
 SENTENCE_LEXICAL_WEIGHT = 0.2  # BM25 of its best sentence, normalised the same way
 SECTION_WEIGHT = 0.1  # headings are strong evidence: "conclusion", "sun protection"
-CANDIDATES = 100  # paragraphs scored in detail per query, from each of dense, BM25 and sentence BM25
+CANDIDATES = 50  # paragraphs scored in detail per query, from each of dense and BM25 (100 and 30, and a third list from sentence BM25, rank the dev sets alike)
 PARAGRAPH_PRIOR = 0.05  # a follow-up: the paragraph the last answer quoted ...
 ARTICLE_PRIOR = 0.1  # ... and its article
 BM25_K1 = 0.9  # short crowd questions: term repetition saturates early (k1 1.5 lost 0.01 hit@1)
@@ -78,6 +78,24 @@ def _scores(bm25, terms: tuple[str, ...], size: int) -> np.ndarray:
     return np.asarray(model.get_scores(ids), dtype=np.float32)
 
 
+def _scores_of(bm25, terms: tuple[str, ...], documents: np.ndarray) -> np.ndarray:
+    """BM25 of just `documents` (ascending ids): each query term's postings, which bm25s
+    keeps sorted by document, are searched for them."""
+    model, vocab = bm25
+    indptr, indices, data = (model.scores[k] for k in ("indptr", "indices", "data"))
+    scores = np.zeros(len(documents), dtype=np.float32)
+    for term in terms:
+        if term not in vocab:
+            continue
+        postings = slice(indptr[vocab[term]], indptr[vocab[term] + 1])
+        holders = indices[postings]
+        if not len(holders):
+            continue
+        at = np.minimum(np.searchsorted(holders, documents), len(holders) - 1)
+        scores += np.where(holders[at] == documents, data[postings][at], 0.0).astype(np.float32)
+    return scores
+
+
 def _normalised(scores: np.ndarray) -> np.ndarray:
     top = float(scores.max()) if len(scores) else 0.0
     return scores / top if top > 0 else scores
@@ -104,7 +122,7 @@ class Retriever:
         """Each paragraph's first sentence row and sentence count (over all its pieces)."""
         _, first, counts = self._paragraphs
         per_row = np.array([len(p.sentences) for p in self.index.passages], dtype=np.int64)
-        starts = np.asarray(self.index.sentence_rows, dtype=np.int64)
+        starts = self._sentence_starts
         totals = np.add.reduceat(per_row, first) if len(first) else np.zeros(0, dtype=np.int64)
         return (starts[first] if len(first) else np.zeros(0, dtype=np.int64)), totals
 
@@ -161,18 +179,28 @@ class Retriever:
         """BM25 score of every paragraph for the query's stemmed content words."""
         return _scores(self._bm25_paragraphs, terms, len(self._paragraphs[1]))
 
-    def sentence_lexical_scores(self, terms: tuple[str, ...]) -> np.ndarray:
-        """BM25 of every paragraph's best sentence."""
+    @cached_property
+    def _sentence_starts(self) -> np.ndarray:
+        return np.asarray(self.index.sentence_rows, dtype=np.int64)
+
+    def sentence_lexical_scores(self, paragraphs: np.ndarray, terms: tuple[str, ...]) -> np.ndarray:
+        """BM25 of each of `paragraphs`' best sentence. Only their sentences are scored:
+        scoring all 390k sentences of 100k passages took longer than the rest of a search."""
         starts, counts = self._paragraph_sentences
-        scores = _scores(self._bm25_sentences, terms, int(counts.sum()) or 1)
-        if not len(starts):
-            return np.zeros(0, dtype=np.float32)
-        best = np.maximum.reduceat(scores, np.minimum(starts, len(scores) - 1))
-        return np.where(counts > 0, best, 0.0).astype(np.float32)
+        m = counts[paragraphs]
+        best = np.zeros(len(paragraphs), dtype=np.float32)
+        if not m.sum():
+            return best
+        offsets = np.cumsum(m) - m
+        sentences = np.repeat(starts[paragraphs] - offsets, m) + np.arange(m.sum())
+        scores = _scores_of(self._bm25_sentences, terms, sentences)
+        with_sentences = m > 0
+        best[with_sentences] = np.maximum.reduceat(scores, offsets[with_sentences])
+        return best
 
     def _candidates(self, query_vector: np.ndarray, *lexical: np.ndarray) -> np.ndarray:
-        """Paragraphs worth scoring in detail: FAISS's top passages' paragraphs and each
-        lexical ranking's top paragraphs."""
+        """Paragraphs worth scoring in detail: FAISS's top passages' paragraphs and
+        BM25's top paragraphs."""
         of_row = self._paragraphs[0]
         k = min(self.index.faiss.ntotal, CANDIDATES)
         _, rows = self.index.faiss.search(query_vector.reshape(1, -1), k)
@@ -200,16 +228,18 @@ class Retriever:
             s_offsets = np.cumsum(m_kept) - m_kept
             gather = np.repeat(starts[paragraphs[with_sentences]] - s_offsets, m_kept) + np.arange(m_kept.sum())
             cosines = self.index.sentence_vectors[gather] @ query_vector
-            best_sentence[with_sentences] = np.maximum.reduceat(cosines, s_offsets)
-            # which piece holds the best sentence: the row whose sentence range contains it
-            argbest = np.array([a + int(np.argmax(cosines[a:a + c])) for a, c in zip(s_offsets, m_kept)])
+            top = np.maximum.reduceat(cosines, s_offsets)
+            best_sentence[with_sentences] = top
+            # which piece holds the best sentence (the first, on a tie): the row whose
+            # sentence range contains it
+            position = np.where(cosines == np.repeat(top, m_kept), np.arange(len(cosines)), len(cosines))
+            argbest = np.minimum.reduceat(position, s_offsets)
             best_row[with_sentences] = self._row_of_sentence(gather[argbest])
         dense = PASSAGE_WEIGHT * piece_cos + SENTENCE_WEIGHT * best_sentence
         return dense, best_sentence, best_row
 
     def _row_of_sentence(self, sentence_rows: np.ndarray) -> np.ndarray:
-        starts = np.asarray(self.index.sentence_rows, dtype=np.int64)
-        return np.searchsorted(starts, sentence_rows, side="right") - 1
+        return np.searchsorted(self._sentence_starts, sentence_rows, side="right") - 1
 
     def rank(self, query: str, query_vector: np.ndarray) -> Ranking:
         terms = content_terms(query)  # stemmed once, for BM25, headings and answerability
@@ -217,18 +247,19 @@ class Retriever:
         if not self.index.passages:
             return Ranking((), terms)
         lexical_all = self.lexical_scores(terms)
-        sentence_lexical_all = self.sentence_lexical_scores(terms)
-        paragraphs = self._candidates(query_vector, lexical_all, sentence_lexical_all)
+        paragraphs = self._candidates(query_vector, lexical_all)
         dense, _, best_row = self.dense_scores(paragraphs, query_vector)
         lexical = lexical_all[paragraphs]
-        sentence_lexical = sentence_lexical_all[paragraphs]
+        sentence_lexical = self.sentence_lexical_scores(paragraphs, terms)
         fused = self._fuse(dense, lexical, sentence_lexical) + SECTION_WEIGHT * self.section_scores(paragraphs, terms)
         order = np.argsort(-fused, kind="stable")
         passages = self.index.passages
         _, first, counts = self._paragraphs
-        hits = tuple(Hit(passages[best_row[i]], float(fused[i]), float(dense[i]), float(lexical[i]), int(best_row[i]),
-                         tuple(range(int(first[paragraphs[i]]), int(first[paragraphs[i]] + counts[paragraphs[i]]))))
-                     for i in order)
+        # plain Python numbers first: one Hit per candidate, and numpy scalars are slow one by one
+        rows, starts, ends = best_row[order].tolist(), first[paragraphs[order]].tolist(), (first + counts)[paragraphs[order]].tolist()
+        hits = tuple(Hit(passages[row], score, dense_score, lexical_score, row, tuple(range(a, b)))
+                     for row, score, dense_score, lexical_score, a, b
+                     in zip(rows, fused[order].tolist(), dense[order].tolist(), lexical[order].tolist(), starts, ends))
         return Ranking(hits, terms)
 
     def quoted_paragraph(self, sentences: list[str]) -> tuple[int, ...]:

@@ -102,18 +102,23 @@ def not_covered(question: str, paragraphs: Sequence[Paragraph], vocabulary: froz
     botox…"), not in a closing clause ("…near my eyes when I laugh?")."""
     stems = set().union(*(_stems(mentions(p)) for p in paragraphs)) if paragraphs else set()
     words = list(dict.fromkeys(content_words(question)))
-    missing = []
-    for word, stem in zip(words, stemmer().stemWords(words)):
-        if (zipf(word) >= COMMON_ZIPF or len(word) <= 2 or word.endswith(("ly", "ed"))
-                or _covered(stem, word, stems) or stem in vocabulary or _misspelt(stem, vocabulary)):
-            continue
-        missing.append(word)
+    unmentioned = [(word, stem) for word, stem in zip(words, stemmer().stemWords(words))
+                   if not (zipf(word) >= COMMON_ZIPF or len(word) <= 2 or word.endswith(("ly", "ed"))
+                           or _covered(stem, word, stems) or stem in vocabulary)]
+    # the typo search (a scan of the vocabulary) only when the other rules leave a gap:
+    # it can only shrink one
+    if not _is_gap([w for w, _ in unmentioned], words):
+        return ()
+    missing = [word for word, stem in unmentioned if not _misspelt(stem, vocabulary)]
+    return tuple(missing) if _is_gap(missing, words) else ()
+
+
+def _is_gap(missing: list[str], words: list[str]) -> bool:
+    """The unmentioned words weigh KEY_SHARE of the question, and one of them is its subject."""
     total = sum(_weight(w) for w in words)
     if not missing or (total and sum(_weight(w) for w in missing) < KEY_SHARE * total):
-        return ()
-    if not set(missing) & set(words[:KEY_POSITION]):  # "…when I laugh?": a circumstance, not the subject
-        return ()
-    return tuple(missing)
+        return False
+    return bool(set(missing) & set(words[:KEY_POSITION]))  # "…when I laugh?": a circumstance, not the subject
 
 
 def _misspelt(stem: str, vocabulary: frozenset[str]) -> bool:

@@ -35,6 +35,7 @@ QUICK_SIZES = (1_000, 10_000)
 PARAGRAPHS_PER_ARTICLE = 10
 SEED = 20261124
 REPEATS = 3
+MODEL_RUNS = 3  # serving processes per size with the model in process
 HASH_MODEL = "bench-hash-384"
 DIM = 384
 LATENCY_RATIO_TARGET = 2.0
@@ -580,7 +581,12 @@ def run(quick: bool = False) -> dict:
             row["index_mb"] = _dir_mb(index_dir)
             for mode, threads in (("default", None), ("1 thread", 1)):
                 row[mode] = _in_child("serve", threads, index_dir=str(index_dir), corpus=str(corpus), profile=largest)
-            row["with model"] = _in_child("serve", 1, index_dir=str(index_dir), corpus=str(corpus), real_model=True)
+            # the ratio the issue judges: three processes each, the median p50's run kept
+            # (one run's one-article p50 swung from 6.9 to 10.2 ms on this shared machine)
+            served = [_in_child("serve", 1, index_dir=str(index_dir), corpus=str(corpus), real_model=True)
+                      for _ in range(MODEL_RUNS)]
+            row["with model"] = sorted(served, key=lambda r: r["p50_ms"])[len(served) // 2]
+            row["with model"]["p50_ms_runs"] = [r["p50_ms"] for r in served]
             results["sizes"][name] = row
             shutil.rmtree(index_dir, ignore_errors=True)
             if name != "article":
@@ -640,8 +646,10 @@ def rows(results: dict) -> list[tuple[str, str, str]]:
             out.append((f"ask p50 {int(largest):,} / one article, {mode} (+ model encode {_ms(encode)} to each)",
                         f"{(b + encode) / (a + encode):.2f}× ({_ms(b + encode)} vs {_ms(a + encode)})", f"≤ {LATENCY_RATIO_TARGET:.0f}×"))
         b, a = big["with model"]["p50_ms"], article["with model"]["p50_ms"]
-        out.append((f"ask p50 {int(largest):,} / one article, both with the model's encode in process",
-                    f"{b / a:.2f}× ({_ms(b)} vs {_ms(a)})", f"≤ {LATENCY_RATIO_TARGET:.0f}×"))
+        runs = " / ".join(f"{x:.1f}" for x in big["with model"].get("p50_ms_runs", [b]))
+        runs_a = " / ".join(f"{x:.1f}" for x in article["with model"].get("p50_ms_runs", [a]))
+        out.append((f"ask p50 {int(largest):,} / one article, both with the model's encode in process (median of runs)",
+                    f"{b / a:.2f}× ({_ms(b)} vs {_ms(a)}; runs {runs} vs {runs_a} ms)", f"≤ {LATENCY_RATIO_TARGET:.0f}×"))
     for name, row in sizes.items():
         served = row["with model"]
         label = "one article" if name == "article" else f"{int(name):,} passages"

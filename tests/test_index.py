@@ -21,6 +21,7 @@ from assistant.passages import embedding_text, passages_of_all
 from assistant.calibrate import probes
 from assistant.retrieve import Retriever
 from assistant.settings import Settings
+from assistant.terms import content_terms
 
 from conftest import ARTICLE_NAME, FakeEmbedder
 
@@ -512,3 +513,19 @@ def test_large_sentence_vectors_are_read_on_demand_and_equal_the_saved_array(bui
     os.truncate(path, 128)  # truncated under a running server: a one-line error, never a wrong answer
     with pytest.raises(IndexCorrupt, match="shorter than when it was loaded"):
         rows[len(saved) - 1]
+
+
+def test_a_paragraphs_best_sentence_bm25_is_read_from_the_postings_as_a_full_scan_gives_it(built, index_dir):
+    """Only the candidates' sentences are scored (retrieve._scores_of), looked up in
+    each term's postings; the figures must be those of scoring every sentence."""
+    retriever = Retriever(index_store.load(index_dir, FakeEmbedder.model_id))
+    model, vocab = retriever._bm25_sentences
+    starts, counts = retriever._paragraph_sentences
+    paragraphs = np.arange(len(starts))
+    for question in ["Why do wrinkles form?", "sun protection sunscreen", "collagen and elastin in the skin", "zebra"]:
+        terms = content_terms(question)
+        ids = [vocab[t] for t in terms if t in vocab]
+        every = np.asarray(model.get_scores(ids), dtype=np.float32) if ids else np.zeros(int(counts.sum()), np.float32)
+        expected = [every[a:a + n].max() if n else 0.0 for a, n in zip(starts, counts)]
+        assert retriever.sentence_lexical_scores(paragraphs, terms).tolist() == pytest.approx(expected)
+        assert any(expected) or question == "zebra"

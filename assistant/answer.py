@@ -34,6 +34,10 @@ SECOND_SENTENCE_MARGIN = 0.1  # a second paragraph's lead is quoted too when it 
 # the better neighbour always completes the best sentence (only when within 0.2 of it: 0.03
 # fewer answers held the answer) unless the two run past LEAD_CHARS (median answer ~340)
 LEAD_CHARS = 400
+# a lead under this many characters takes its better neighbour too (within LEAD_CHARS):
+# answers holding the gold answer 0.858 -> 0.871 (one article) and 0.860 -> 0.875 (whole
+# blog) on the multi-article dev set, median answer 332 -> 340 characters; 250 passed 350
+SHORT_LEAD = 200
 _INJECTION = re.compile(
     r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|prompts?|rules)\b|\bsystem prompt\b|\bjailbreak\b", re.I
 )
@@ -198,7 +202,8 @@ def _sentence_scores(paragraph: Paragraph, spans, query_vector: np.ndarray, ques
 def lead_span(paragraph: Paragraph, query_vector: np.ndarray, question: str) -> tuple[int, int, float]:
     """The best sentence plus the neighbour that completes it: the one before when the
     best one leans on it ("These wrinkles…", "Common examples include…"), else the
-    better scoring of its neighbours. Returns (start, end, best sentence's score)."""
+    better scoring of its neighbours; and while that is short, the better neighbour of
+    what is taken. Returns (start, end, best sentence's score)."""
     spans = _sentences(paragraph)
     scores = _sentence_scores(paragraph, spans, query_vector, question)
     best = int(np.argmax(scores))
@@ -213,6 +218,14 @@ def lead_span(paragraph: Paragraph, query_vector: np.ndarray, question: str) -> 
             first, last = (best - 1, best) if after is None or (before is not None and before >= after) else (best, best + 1)
             if spans[last][2] - spans[first][1] > LEAD_CHARS:
                 first, last = best, best
+    while spans[last][2] - spans[first][1] < SHORT_LEAD:  # short sentences: one more, the better neighbour
+        options = [i for i in (first - 1, last + 1) if 0 <= i < len(spans)]
+        if not options:
+            break
+        pick = max(options, key=lambda i: scores[i])
+        if spans[max(last, pick)][2] - spans[min(first, pick)][1] > LEAD_CHARS:
+            break
+        first, last = min(first, pick), max(last, pick)
     return spans[first][1], spans[last][2], scores[best]
 
 

@@ -18,12 +18,16 @@ from .question import clean, readable
 from .records import Answer, BuildReport, Hit, Paragraph
 from .retrieve import Ranking, Retriever, blend
 from .settings import Settings
-from .terms import content_words, names
+from .terms import content_words, names, zipf
 
 TOPICS_SHOWN = 8
 OWN_WORDS_COVERED = 0.5  # a question with its own subject must be about the paragraph under discussion
 POINTING_ALLOWANCE = 0.05  # "do they go away…?" refers back: the conversation itself is evidence
 QUOTES_READ = 3  # of the last answer's quotes, looked up to find its paragraph (a client may send anything)
+# a name rarer than this in English ("Brasilia" 0, "Plymouth" 3.7, "HDI" 0) is a subject of
+# its own; a household one ("DNA" 4.5, "NASA" 4.2) may be a passing mention, so the closest
+# passage is still offered ("How is DNA data compressed?" on a compression article)
+RARE_NAME_ZIPF = 4.0
 OWN_WORDS_WEIGHT = 0.2  # a follow-up: the ranking in context leads, the question searched alone supports (0.1–0.5 measured)
 
 
@@ -157,7 +161,8 @@ class Assistant:
             return composer.refusal(question, self.topics, query, composer.not_covered(question, cited, self.retriever.vocabulary))
         top = [self._paragraph(hit) for hit in ranking.hits[: self.settings.top_k]]
         missing = () if is_about_whole_article(question) else composer.not_covered(question, top, self.retriever.vocabulary)
-        if names(question) & set(missing):  # "When is Brasilia's rainy season?": a named subject the corpus never names
+        if any(zipf(w) < RARE_NAME_ZIPF for w in names(question) & set(missing)):
+            # "When is Brasilia's rainy season?": a named subject the corpus never names
             return composer.refusal(question, self.topics, query, missing)
         return composer.compose(question, query, top, question_vector, missing)
 

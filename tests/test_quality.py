@@ -79,6 +79,8 @@ def test_a_name_the_blog_never_mentions_is_refused_outright(real_assistant):
     assert not named.answerable and named.citations == ()
     plain = real_assistant.ask("does accutane cause wrinkles?")  # a word, not a name: related passage offered
     assert plain.answerable and plain.not_covered == ("accutane",)
+    household = real_assistant.ask("Does DNA damage cause wrinkles?")  # a common name may be a passing mention
+    assert household.answerable and household.not_covered == ("dna",)
 
 
 def test_names_are_capitalised_words_after_the_first_or_capitals():

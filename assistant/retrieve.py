@@ -185,7 +185,8 @@ class Retriever:
 
     def sentence_lexical_scores(self, paragraphs: np.ndarray, terms: tuple[str, ...]) -> np.ndarray:
         """BM25 of each of `paragraphs`' best sentence. Only their sentences are scored:
-        scoring all 390k sentences of 100k passages took longer than the rest of a search."""
+        scoring all 390k sentences of 100k passages and keeping each paragraph's best took
+        3 ms, more than the FAISS search."""
         starts, counts = self._paragraph_sentences
         m = counts[paragraphs]
         best = np.zeros(len(paragraphs), dtype=np.float32)

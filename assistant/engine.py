@@ -18,7 +18,7 @@ from .question import clean, readable
 from .records import Answer, BuildReport, Hit, Paragraph
 from .retrieve import Ranking, Retriever, blend
 from .settings import Settings
-from .terms import content_words, names, zipf
+from .terms import names, zipf
 
 TOPICS_SHOWN = 8
 OWN_WORDS_COVERED = 0.5  # a question with its own subject must be about the paragraph under discussion

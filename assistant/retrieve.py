@@ -199,17 +199,15 @@ class Retriever:
         best[with_sentences] = np.maximum.reduceat(scores, offsets[with_sentences])
         return best
 
-    def _candidates(self, query_vector: np.ndarray, *lexical: np.ndarray) -> np.ndarray:
+    def _candidates(self, query_vector: np.ndarray, lexical: np.ndarray) -> np.ndarray:
         """Paragraphs worth scoring in detail: FAISS's top passages' paragraphs and
         BM25's top paragraphs."""
         of_row = self._paragraphs[0]
         k = min(self.index.faiss.ntotal, CANDIDATES)
         _, rows = self.index.faiss.search(query_vector.reshape(1, -1), k)
-        picked = [of_row[rows[0][rows[0] >= 0]]]
-        for scores in lexical:
-            top = np.argpartition(-scores, k - 1)[:k] if len(scores) > k else np.arange(len(scores))
-            picked.append(top[scores[top] > 0])
-        return np.unique(np.concatenate(picked)).astype(np.int64)
+        dense = of_row[rows[0][rows[0] >= 0]]
+        top = np.argpartition(-lexical, k - 1)[:k] if len(lexical) > k else np.arange(len(lexical))
+        return np.unique(np.concatenate([dense, top[lexical[top] > 0]])).astype(np.int64)
 
     def dense_scores(self, paragraphs: np.ndarray, query_vector: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For each paragraph: its blended dense score, its best sentence's cosine, and

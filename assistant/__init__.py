@@ -10,15 +10,15 @@ __all__ = ["Assistant", "Answer", "Citation", "Settings"]
 
 def __getattr__(name: str):
     if name == "Assistant":
-        from .engine import Assistant
+        from assistant.engine.assistant import Assistant
 
         return Assistant
     if name in ("Answer", "Citation"):
-        from . import records
+        from assistant import records
 
         return getattr(records, name)
     if name == "Settings":
-        from .settings import Settings
+        from assistant.settings import Settings
 
         return Settings
     raise AttributeError(name)

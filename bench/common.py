@@ -60,7 +60,7 @@ def dev_questions() -> list[str]:
 @functools.cache
 def embedder():
     """One loaded Embedder shared by the in-process sections (the model loads once per run)."""
-    from assistant.embed import Embedder
+    from assistant.model.embedder import Embedder
 
     loaded = Embedder()
     loaded.model  # noqa: B018  (load now, not inside a timed call)
@@ -73,7 +73,8 @@ def reference_model():
     issue's throughput target is counted in. Only the bench process imports torch."""
     from sentence_transformers import SentenceTransformer
 
-    from assistant.embed import DEFAULT_MODEL, model_path
+    from assistant.model.embedder import model_path
+    from assistant.settings import DEFAULT_MODEL
 
     return SentenceTransformer(model_path(DEFAULT_MODEL), device="cpu")
 
@@ -114,11 +115,11 @@ def project_copy(root: Path) -> tuple[Path, Path]:
 
 def built_project_copy(root: Path):
     """`project_copy`, then bring the copied index up to date; returns Settings for it."""
-    from assistant import index as index_store
+    from assistant.engine import build as index_build
     from assistant.settings import Settings
 
     corpus, index = project_copy(root)
-    index_store.build(corpus, index, embedder())
+    index_build.build(corpus, index, embedder())
     return Settings.from_env(corpus_dir=corpus, index_dir=index, data_dir=root / "data")
 
 

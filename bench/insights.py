@@ -33,8 +33,8 @@ def synthetic_log(questions: int, seed: int = 0) -> list[str]:
 
 
 def run(quick: bool) -> dict:
-    from assistant import insights
-    from assistant.questionlog import QuestionLog, read
+    from assistant.questionlog import insights
+    from assistant.questionlog.writer import QuestionLog, read
     from assistant.records import Answer
 
     count = 2_000 if quick else 10_000

@@ -43,7 +43,7 @@ def encode_times(model, questions: list[str], rounds: int) -> list[float]:
 
 
 def run(quick: bool = False) -> dict:
-    from assistant.engine import Assistant
+    from assistant.engine.assistant import Assistant
 
     rounds = QUICK_ROUNDS if quick else ROUNDS
     questions = common.dev_questions()

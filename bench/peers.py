@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from assistant import index as index_store
-from assistant.embed import DEFAULT_MODEL, Embedder, model_path
-from assistant.engine import Assistant
-from assistant.evaluate import RANKS_SEEN
-from assistant.passages import embedding_text
-from assistant.settings import PROJECT_DIR, Settings
+from assistant.content.passages import embedding_text
+from assistant.engine import build as index_build
+from assistant.engine.assistant import Assistant
+from assistant.eval.questions import RANKS_SEEN
+from assistant.model.embedder import Embedder, model_path
+from assistant.search import index as index_store
+from assistant.settings import DEFAULT_MODEL, PROJECT_DIR, Settings
 
 CORPUS_DIR = PROJECT_DIR / "corpus"
 QUESTIONS = PROJECT_DIR / "tests" / "eval" / "dev.jsonl"
@@ -116,7 +117,7 @@ def _questions() -> list[dict]:
 
 
 def _quality(system: System, questions: list[dict], texts: Sequence[str]) -> dict:
-    """hit@1 and MRR over the top RANKS_SEEN, judged on the passage text as `assistant.evaluate` does."""
+    """hit@1 and MRR over the top RANKS_SEEN, judged on the passage text as `assistant.eval.questions` does."""
     hits1 = 0
     reciprocal = 0.0
     misses = []
@@ -192,7 +193,7 @@ def run(quick: bool = False) -> dict:
     failures: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="peers-") as tmp:
         index_dir = Path(tmp) / "index"
-        report = index_store.build(CORPUS_DIR, index_dir, embedder)
+        report = index_build.build(CORPUS_DIR, index_dir, embedder)
         passages = index_store.load(index_dir, embedder.model_id).passages
         texts = [p.text for p in passages]
         # the peers get exactly what our engine embeds: "title › section\ntext", one per passage

@@ -28,9 +28,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from assistant.corpus import load_document
-from assistant.embed import DEFAULT_MODEL, model_path
-from assistant.evaluate import RANKS_SEEN
+from assistant.content.corpus import load_document
+from assistant.eval.questions import RANKS_SEEN
+from assistant.model.embedder import model_path
+from assistant.settings import DEFAULT_MODEL
 
 from . import common
 from .peers import ANSWER_K, System, _langchain, _peer, _txtai, _versions

@@ -11,13 +11,11 @@ size is built and queried in its own process, so sizes don't share memory.
 from __future__ import annotations
 
 import cProfile
-import hashlib
 import io
 import json
 import os
 import pstats
 import random
-import re
 import shutil
 import statistics
 import subprocess
@@ -27,6 +25,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from tests.fakes import HashedEmbedder
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT_CORPUS = PROJECT_DIR / "corpus"
@@ -95,65 +95,15 @@ _SYLLABLES = "ba be bi bo bu da de di do ka ke ki ko la le li lo ma me mi mo na 
 
 # ---------------------------------------------------------------- the fake model
 
-_WORD = re.compile(r"[a-z0-9]+")
-_SUFFIXES = ("ing", "ed", "es", "s")
-
-
-def _stem(word: str) -> str:
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
-
-
-class HashEmbedder:
-    """The interface of assistant.embed.Embedder, as a signed hashed bag of words.
-
-    Deterministic across processes (blake2b, not hash()) and fast enough to embed
-    100k passages and their sentences in seconds (tests/conftest.py FakeEmbedder,
-    widened to the real model's 384 dimensions).
-    """
+class HashEmbedder(HashedEmbedder):
+    """The tests' fake embedder (tests/fakes.py), widened to the real model's 384
+    dimensions, signed, and keeping no copy of what it encodes."""
 
     model_id = HASH_MODEL
     dim = DIM
     max_tokens = 256
-    CHUNK = 20_000
-
-    def __init__(self) -> None:
-        self._codes: dict[str, int] = {}
-
-    def _code(self, word: str) -> int:
-        """Bucket in the low bits, sign as +/-: one cached int per distinct word."""
-        code = self._codes.get(word)
-        if code is None:
-            digest = int.from_bytes(hashlib.blake2b(_stem(word).encode(), digest_size=8).digest(), "little")
-            code = (digest % self.dim + 1) * (1 if (digest >> 32) & 1 else -1)
-            self._codes[word] = code
-        return code
-
-    def fits(self, text: str) -> bool:
-        return len(text.split()) <= self.max_tokens
-
-    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for start in range(0, len(texts), self.CHUNK):
-            chunk = texts[start : start + self.CHUNK]
-            codes, rows, known = [], [], self._codes
-            for row, text in enumerate(chunk):
-                words = _WORD.findall(text.casefold())
-                try:
-                    words = [known[w] for w in words]
-                except KeyError:  # a word not seen before: hash it (once)
-                    words = [self._code(w) for w in words]
-                codes.extend(words)
-                rows.extend([row] * len(words))
-            codes_arr = np.asarray(codes, dtype=np.int64)
-            flat = np.asarray(rows, dtype=np.int64) * self.dim + np.abs(codes_arr) - 1
-            block = np.bincount(flat, weights=np.sign(codes_arr), minlength=len(chunk) * self.dim)
-            out[start : start + len(chunk)] = block.reshape(len(chunk), self.dim)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        np.divide(out, norms, out=out, where=norms > 0)
-        return out
+    signed = True
+    record = False
 
 
 # ---------------------------------------------------------------- synthetic corpus
@@ -238,7 +188,7 @@ def _dir_mb(directory: Path) -> float:
 
 
 def _child_build(corpus: str, index_dir: str, phases: bool = False) -> dict:
-    from assistant.index import build
+    from assistant.engine.build import build
 
     embedder = HashEmbedder()
     started = time.perf_counter()
@@ -246,8 +196,8 @@ def _child_build(corpus: str, index_dir: str, phases: bool = False) -> dict:
     result = {"build_s": time.perf_counter() - started, "passages": report.passages,
               "documents": report.documents, "build_peak_rss_mb": _peak_rss_mb()}
     if phases:  # a second pass over the build's stages, each timed on its own
-        from assistant.corpus import fingerprint, load_corpus
-        from assistant.passages import embedding_text, passages_of_all
+        from assistant.content.corpus import fingerprint, load_corpus
+        from assistant.content.passages import embedding_text, passages_of_all
 
         timings: dict[str, float] = {}
 
@@ -271,8 +221,8 @@ def _child_serve(index_dir: str, corpus: str, profile: bool = False, real_model:
     """Load and query an index; with `real_model`, questions are encoded by the serving
     encoder (ONNX Runtime) in this same process, so RSS and latency include the model
     (the vectors stay hashed: the search costs the same)."""
-    from assistant.engine import Assistant
-    from assistant.index import load
+    from assistant.engine.assistant import Assistant
+    from assistant.search.index import load
     from assistant.settings import Settings
 
     started = time.perf_counter()
@@ -280,7 +230,7 @@ def _child_serve(index_dir: str, corpus: str, profile: bool = False, real_model:
     load_s = time.perf_counter() - started
     rss_loaded = _peak_rss_mb()
     if real_model:
-        from assistant.embed import Embedder
+        from assistant.model.embedder import Embedder
 
         embedder = Embedder()
         embedder.encode(["load the model"])
@@ -328,7 +278,7 @@ def _breakdown(assistant) -> dict:
     by step, question by question) so a burst of load on this shared machine hits all
     steps alike. Reaches into Retriever internals, so a step an engine change broke
     reads "n/a" instead of failing the run."""
-    from assistant.terms import content_terms
+    from assistant.text.terms import content_terms
 
     retriever, index, embedder = assistant.retriever, assistant.index, assistant.embedder
     vectors = {q: embedder.encode([q])[0] for q in QUESTIONS}
@@ -385,7 +335,7 @@ def _profile(assistant, top: int = 14) -> list[tuple[str, float, float, int]]:
 
 
 def _child_model() -> dict:
-    from assistant.embed import Embedder
+    from assistant.model.embedder import Embedder
 
     started = time.perf_counter()
     embedder = Embedder()
@@ -402,7 +352,7 @@ def _child_baseline() -> dict:
     import bm25s  # noqa: F401
     import faiss  # noqa: F401
 
-    import assistant.engine  # noqa: F401
+    import assistant.engine.assistant  # noqa: F401
 
     return {"peak_rss_mb": _peak_rss_mb()}
 

@@ -26,19 +26,11 @@ from pathlib import Path
 from . import processes, proxy
 from .postgres import Cluster as Postgres
 from .redis_server import RedisServer
+from .topology import DATABASE, REPLICAS, replica_settings
 
 PROJECT = Path(__file__).resolve().parent.parent
 STATE_DIR = PROJECT / ".cluster"
-REPLICAS = ("a", "b")
-DATABASE = "assistant"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-
-
-def replica_settings(database_url: str, redis_url: str, index_dir: str, trusted_proxies: str) -> dict[str, str]:
-    """What every replica runs with, here and in deploy/compose.yaml."""
-    return {"ASSISTANT_REPLICA": "1", "ASSISTANT_INDEX_DIR": index_dir, "ASSISTANT_DATABASE_URL": database_url,
-            "ASSISTANT_RATE_LIMIT_STORAGE": redis_url, "ASSISTANT_TRUSTED_PROXIES": trusted_proxies,
-            "ASSISTANT_LOG_QUESTIONS": "1"}
 
 
 @dataclass

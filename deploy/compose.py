@@ -1,5 +1,5 @@
 """deploy/compose.yaml, generated from the settings the local cluster runs with
-(cluster.replica_settings) and the nginx recipe (proxy.site), so the two can't drift:
+(topology.replica_settings) and the nginx recipe (proxy.site), so the two can't drift:
 tests/test_cluster_files.py fails when the checked-in file is not what this renders.
 Regenerate with `python -m deploy.cluster compose > deploy/compose.yaml`."""
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import yaml
 
 from . import proxy
-from .cluster import DATABASE, REPLICAS, replica_settings
+from .topology import DATABASE, REPLICAS, replica_settings
 
 IMAGE = "${ASSISTANT_IMAGE:-article-assistant}"  # an image with the checkout installed (pip install .)
 PROXY_ADDRESS = "172.28.0.2"  # nginx's fixed address: the one replicas trust for X-Forwarded-For

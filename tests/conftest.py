@@ -2,14 +2,12 @@
 project's corpus, and one real-model Assistant for the whole session."""
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
+from fakes import HashedEmbedder
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT_CORPUS = PROJECT_DIR / "corpus"
@@ -17,51 +15,7 @@ ARTICLE_NAME = "facial-expression-muscles-and-wrinkles.txt"
 ARTICLE = PROJECT_CORPUS / ARTICLE_NAME
 EVAL_DIR = Path(__file__).resolve().parent / "eval"
 
-_WORD = re.compile(r"[a-z0-9]+")
-_SUFFIXES = ("ing", "ed", "es", "s")
-
-
-def _stem(word: str) -> str:
-    """Crude suffix stripping: enough for "wrinkles" and "wrinkle" to share a bucket."""
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
-
-
-class FakeEmbedder:
-    """Same interface as assistant.embed.Embedder, but a hashed bag of words.
-
-    Deterministic across processes (blake2b, not hash()), instant, and it records
-    every text it was asked to encode so tests can count what a build embedded.
-    """
-
-    model_id = "fake-hash-64"
-    dim = 64
-    max_tokens = 200
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self.texts: list[str] = []
-
-    @staticmethod
-    def vector(text: str) -> np.ndarray:
-        vector = np.zeros(FakeEmbedder.dim, dtype=np.float32)
-        for word in _WORD.findall(text.casefold()):
-            digest = hashlib.blake2b(_stem(word).encode(), digest_size=4).digest()
-            vector[int.from_bytes(digest, "little") % FakeEmbedder.dim] += 1.0
-        norm = float(np.linalg.norm(vector))
-        return vector / norm if norm else vector
-
-    def fits(self, text: str) -> bool:
-        return len(text.split()) <= self.max_tokens
-
-    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        self.calls += 1
-        self.texts.extend(texts)
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([self.vector(t) for t in texts]).astype(np.float32)
+FakeEmbedder = HashedEmbedder  # the name the tests and their child scripts import
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -94,9 +48,9 @@ def article_text() -> str:
 @pytest.fixture(scope="session")
 def real_assistant(tmp_path_factory):
     """An Assistant over a copy of the project corpus, indexed with the real model."""
-    from assistant.embed import Embedder
-    from assistant.engine import Assistant
-    from assistant.index import build
+    from assistant.engine.assistant import Assistant
+    from assistant.engine.build import build
+    from assistant.model.embedder import Embedder
     from assistant.settings import Settings
 
     root = tmp_path_factory.mktemp("real")

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from assistant.batching import QueryBatcher
+from assistant.model.batching import QueryBatcher
 
 
 def slow_encoder(calls: list[list[str]]):

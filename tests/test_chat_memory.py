@@ -7,7 +7,16 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
-from assistant.chat import CHAT_MEMORY, CHAT_SHOWN, CONTEXT_CHARS, SESSION_SECONDS, Turn, bounded, remembered, turns_shown
+from assistant.web.chat import (
+    CHAT_MEMORY,
+    CHAT_SHOWN,
+    CONTEXT_CHARS,
+    SESSION_SECONDS,
+    Turn,
+    bounded,
+    remembered,
+    turns_shown,
+)
 
 LONG_ANSWER = "Dynamic wrinkles form from repeated muscle movement. " * 200
 
@@ -59,10 +68,10 @@ def test_short_turns_are_cut_at_chat_shown_messages():
 def test_the_chat_keeps_no_state_on_the_server_and_gradio_deletes_its_cache(corpus_dir, tmp_path, fake_embedder):
     import gradio as gr
 
-    from assistant.chat import chat_ui
-    from assistant.engine import Assistant
-    from assistant.questionlog import NoLog
+    from assistant.engine.assistant import Assistant
+    from assistant.questionlog.writer import NoLog
     from assistant.settings import Settings
+    from assistant.web.chat import chat_ui
 
     settings = Settings(corpus_dir=corpus_dir, index_dir=tmp_path / "index")
     live = SimpleNamespace(current=Assistant.load(settings, embedder=fake_embedder))

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import EVAL_DIR, PROJECT_CORPUS, PROJECT_DIR
 
 CROWS_FEET = "What are crow's feet?"

@@ -24,7 +24,7 @@ import httpx
 import pytest
 from servers import PROJECT, eventually
 
-from assistant.questionlog import UNREACHABLE, read
+from assistant.questionlog.writer import UNREACHABLE, read
 from deploy import cluster as local
 from deploy.postgres import has_postgres
 from deploy.redis_server import has_redis

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from servers import PROJECT
 
-from deploy import cluster, compose, proxy
+from deploy import cluster, compose, proxy, topology
 
 
 def test_the_compose_file_is_the_one_the_cluster_settings_generate():
@@ -20,15 +20,15 @@ def test_the_compose_file_is_the_one_the_cluster_settings_generate():
 
 def test_compose_replicas_run_with_the_local_clusters_settings_and_the_tested_proxy_recipe():
     services = yaml.safe_load((PROJECT / "deploy" / "compose.yaml").read_text())
-    local = cluster.replica_settings("postgresql://x", "redis://x", "/x", "127.0.0.1")
-    for name in cluster.REPLICAS:
+    local = topology.replica_settings("postgresql://x", "redis://x", "/x", "127.0.0.1")
+    for name in topology.REPLICAS:
         replica = services["services"][f"replica-{name}"]
         assert replica["command"] == ["assistant", "serve", "--replica"]
         assert set(local) <= set(replica["environment"])
         assert replica["environment"]["ASSISTANT_TRUSTED_PROXIES"] == \
             services["services"]["nginx"]["networks"]["default"]["ipv4_address"]  # nginx's own address, no other
     nginx = services["configs"]["assistant"]["content"].replace("$$", "$")
-    assert nginx == proxy.site([f"replica-{name}:7860" for name in cluster.REPLICAS])
+    assert nginx == proxy.site([f"replica-{name}:7860" for name in topology.REPLICAS])
 
 
 @pytest.mark.skipif(not Path(cluster.NGINX).exists(), reason="nginx missing: `make test` installs Debian's nginx")

@@ -1,4 +1,4 @@
-"""Connection limits (assistant/connections.py) on a real uvicorn server on loopback,
+"""Connection limits (assistant/http/connections.py) on a real uvicorn server on loopback,
 with a tiny app: a request that never finishes is dropped, a complete one is answered,
 the cap closes the oldest idle connection, and errors are summarised, not streamed."""
 from __future__ import annotations
@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import pytest
 from servers import PROJECT, free_port
 
-from assistant.connections import ConnectionLimits, DropReport, guarded_protocol
+from assistant.http.connections import ConnectionLimits, DropReport, guarded_protocol
 
 PARTIAL = b"GET / HTTP/1.1\r\nHost: x\r\n"  # the headers never end
 
@@ -123,7 +123,7 @@ def test_start_up_raises_the_soft_open_files_limit_to_the_hard_one():
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     if hard != resource.RLIM_INFINITY and hard <= 256:
         pytest.skip(f"the hard open-files limit is only {hard}")
-    code = ("import resource; from assistant.connections import raise_open_files_limit; "
+    code = ("import resource; from assistant.http.connections import raise_open_files_limit; "
             "print(raise_open_files_limit(), resource.getrlimit(resource.RLIMIT_NOFILE)[0])")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                           env=os.environ | {"PYTHONPATH": str(PROJECT)},

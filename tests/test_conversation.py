@@ -6,14 +6,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-
-from assistant.collection import evaluate_collection_dialogs, read_collection
-from assistant.dialogs import evaluate_dialogs, read_dialogs
-from assistant.engine import Assistant
-from assistant.render import as_json, as_markdown
-from assistant.settings import Settings
-
 from conftest import EVAL_DIR
+
+from assistant.answer.render import as_json, as_markdown
+from assistant.engine.assistant import Assistant
+from assistant.eval.collection import evaluate_collection_dialogs, read_collection
+from assistant.eval.dialogs import evaluate_dialogs, read_dialogs
+from assistant.settings import Settings
 
 pytestmark = pytest.mark.slow
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from assistant.errors import InvalidQuestion
-from assistant.evaluate import read_questions
-from assistant.passages import MAX_CHARS
-from assistant.question import readable
-from assistant.records import Answer
-
 from conftest import EVAL_DIR
+
+from assistant.content.passages import MAX_CHARS
+from assistant.errors import InvalidQuestion
+from assistant.eval.questions import read_questions
+from assistant.records import Answer
+from assistant.text.cleaning import readable
 
 pytestmark = pytest.mark.slow
 

@@ -21,8 +21,8 @@ BLOG = "https://blog.example"
 def base():
     from fastapi import FastAPI, HTTPException
 
-    from assistant.httperrors import error_response, install
-    from assistant.web import harden
+    from assistant.http.error_bodies import error_response, install
+    from assistant.web.hardening import harden
 
     app = FastAPI()
     install(app)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from conftest import EVAL_DIR
 
 from assistant.errors import AssistantError
-from assistant.evaluate import evaluate, format_report, read_questions
+from assistant.eval.questions import evaluate, format_report, read_questions
 
-from conftest import EVAL_DIR
 
 @pytest.fixture(scope="module")
 def dev_report(real_assistant):

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.followup import last_exchange, leans_on_context, points_back, quoted_sentences, turns
+from assistant.answer.conversation import (
+    last_exchange,
+    leans_on_context,
+    points_back,
+    quoted_sentences,
+    turns,
+)
 
 FIRST = "What are dynamic wrinkles?"
 

@@ -8,10 +8,10 @@ from urllib.parse import unquote
 
 import pytest
 
-from assistant.articlepage import article_blocks
-from assistant.corpus import load_corpus
-from assistant.fragments import Directive, Linker, first_match
-from assistant.passages import passages_of_all
+from assistant.answer.fragments import Directive, Linker, first_match
+from assistant.content.article_page import article_blocks
+from assistant.content.corpus import load_corpus
+from assistant.content.passages import passages_of_all
 from assistant.records import Citation
 
 PROJECT_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -113,8 +113,8 @@ lions hunting near rivers at dusk, say quagga researchers.
 
 def test_the_engine_links_each_quote_to_its_own_sentence_not_an_earlier_one_that_starts_alike(tmp_path, fake_embedder):
     # not each interface: the Python API, the CLI, the chat and the widget get the same links
-    from assistant.engine import Assistant
-    from assistant.index import build
+    from assistant.engine.assistant import Assistant
+    from assistant.engine.build import build
     from assistant.settings import Settings
 
     (tmp_path / "corpus").mkdir()

@@ -73,7 +73,9 @@ def test_an_event_the_page_does_not_have_is_refused_not_a_traceback(server, n, e
 
 
 def test_the_chat_page_works_under_its_csp_in_chromium(server, browser):
-    from playwright.sync_api import expect  # its waits run outside the page, so the page's CSP doesn't refuse them
+    from playwright.sync_api import (
+        expect,  # its waits run outside the page, so the page's CSP doesn't refuse them
+    )
 
     page = browser.new_page()
     violations, errors = [], []

@@ -12,18 +12,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from assistant import index as index_store
-from assistant.corpus import load_corpus
-from assistant.engine import Assistant
-from assistant.errors import CorpusError, IndexCorrupt, IndexMismatch, IndexNotFound
-from assistant.passages import embedding_text, passages_of_all
-from assistant.calibrate import probes
-from assistant.retrieve import Retriever
-from assistant.settings import Settings
-from assistant.terms import content_terms
-
 from conftest import ARTICLE_NAME, FakeEmbedder
+
+from assistant.answer.calibrate import probes
+from assistant.content.corpus import load_corpus
+from assistant.content.passages import embedding_text, passages_of_all
+from assistant.engine import build as index_build
+from assistant.engine.assistant import Assistant
+from assistant.errors import CorpusError, IndexCorrupt, IndexMismatch, IndexNotFound
+from assistant.search import index as index_store
+from assistant.search.retrieve import Retriever
+from assistant.settings import Settings
+from assistant.text.terms import content_terms
 
 SUN_BEFORE = "Applying sunscreen daily, wearing protective clothing"
 SUN_AFTER = "Applying sunscreen every morning, wearing protective clothing"
@@ -57,7 +57,7 @@ def index_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def built(corpus_dir: Path, index_dir: Path, fake_embedder: FakeEmbedder):
     """The project corpus indexed once with the fake embedder; returns the report."""
-    report = index_store.build(corpus_dir, index_dir, fake_embedder)
+    report = index_build.build(corpus_dir, index_dir, fake_embedder)
     fake_embedder.calls, fake_embedder.texts = 0, []
     return report
 
@@ -83,7 +83,7 @@ def _data_file(index_dir: Path, kind: str) -> Path:
 
 def test_first_build_embeds_every_passage(corpus_dir, index_dir):
     embedder = FakeEmbedder()
-    report = index_store.build(corpus_dir, index_dir, embedder)
+    report = index_build.build(corpus_dir, index_dir, embedder)
     assert (report.passages, report.embedded, report.reused, report.removed) == (11, 11, 0, 0)
     assert report.documents == 1 and report.skipped == ()
     assert embedder.calls == 2  # passages and their sentences in one batch, then the off-topic probes
@@ -108,7 +108,7 @@ def test_search_results_are_the_same_after_reloading_and_rewriting(built, corpus
     before = _ranked_ids(index_store.load(index_dir, FakeEmbedder.model_id), FakeEmbedder())
     assert before[0][0][0] == "facial-expression-muscles-and-wrinkles#dynamic-wrinkles-0"
 
-    report = index_store.build(corpus_dir, index_dir, FakeEmbedder(), force=True)  # rewrite from stored vectors
+    report = index_build.build(corpus_dir, index_dir, FakeEmbedder(), force=True)  # rewrite from stored vectors
     assert (report.embedded, report.reused) == (0, 11)
     after = _ranked_ids(index_store.load(index_dir, FakeEmbedder.model_id), FakeEmbedder())
     assert after == before
@@ -116,7 +116,7 @@ def test_search_results_are_the_same_after_reloading_and_rewriting(built, corpus
 
 def test_a_build_with_no_changes_embeds_nothing(built, corpus_dir, index_dir, fake_embedder):
     version = _manifest(index_dir)["version"]
-    report = index_store.build(corpus_dir, index_dir, fake_embedder)
+    report = index_build.build(corpus_dir, index_dir, fake_embedder)
     assert (report.passages, report.embedded, report.reused, report.removed) == (11, 0, 11, 0)
     assert report.changed is False
     assert fake_embedder.calls == 0
@@ -130,7 +130,7 @@ def test_editing_one_paragraph_embeds_only_that_paragraph(built, corpus_dir, ind
     assert text.count(SUN_BEFORE) == 1
     article.write_text(text.replace(SUN_BEFORE, SUN_AFTER), encoding="utf-8")
 
-    report = index_store.build(corpus_dir, index_dir, fake_embedder)
+    report = index_build.build(corpus_dir, index_dir, fake_embedder)
 
     assert (report.passages, report.embedded, report.reused, report.removed) == (11, 1, 10, 1)
     new = index_store.load(index_dir, FakeEmbedder.model_id)
@@ -150,7 +150,7 @@ def test_adding_and_deleting_an_article_adds_and_removes_its_passages(built, cor
     second = corpus_dir / "sleep-and-skin.md"
     second.write_text(SECOND_ARTICLE, encoding="utf-8")
 
-    added = index_store.build(corpus_dir, index_dir, fake_embedder)
+    added = index_build.build(corpus_dir, index_dir, fake_embedder)
     index = index_store.load(index_dir, FakeEmbedder.model_id)
     sleep = [p for p in index.passages if p.doc_slug == "sleep-and-skin"]
     assert len(sleep) == 3
@@ -160,7 +160,7 @@ def test_adding_and_deleting_an_article_adds_and_removes_its_passages(built, cor
     assert added.documents == 2
 
     second.unlink()
-    removed = index_store.build(corpus_dir, index_dir, fake_embedder)
+    removed = index_build.build(corpus_dir, index_dir, fake_embedder)
     assert (removed.passages, removed.embedded, removed.reused, removed.removed) == (11, 0, 11, 3)
     assert not any(p.doc_slug == "sleep-and-skin" for p in index_store.load(index_dir).passages)
 
@@ -172,7 +172,7 @@ def test_old_versions_are_cleaned_up(built, corpus_dir, index_dir):
     for before, after in edits:
         text = article.read_text(encoding="utf-8")
         article.write_text(text.replace(before, after), encoding="utf-8")
-        assert index_store.build(corpus_dir, index_dir, FakeEmbedder()).embedded == 1
+        assert index_build.build(corpus_dir, index_dir, FakeEmbedder()).embedded == 1
     versions = {p.name.split("-", 1)[1].rsplit(".", 1)[0] for p in index_dir.iterdir() if p.name.startswith("passages-")}
     assert len(versions) == 2  # the current one and the one before it
     assert not list(index_dir.glob("*.tmp"))
@@ -301,7 +301,7 @@ def test_a_manifest_with_a_non_string_file_name_is_corrupt(built, corpus_dir, in
 @pytest.mark.parametrize("corrupt", CORRUPTIONS, ids=lambda f: f.__name__.strip("_"))
 def test_building_over_a_corrupt_index_starts_afresh(built, corpus_dir, index_dir, corrupt):
     corrupt(index_dir)
-    report = index_store.build(corpus_dir, index_dir, FakeEmbedder())
+    report = index_build.build(corpus_dir, index_dir, FakeEmbedder())
     assert (report.passages, report.embedded) == (11, 11)
     assert len(index_store.load(index_dir, FakeEmbedder.model_id).passages) == 11
 
@@ -327,7 +327,7 @@ def test_a_manifest_without_file_sizes_and_hashes_is_rebuilt_not_trusted(built, 
     del manifest["file_sizes"], manifest["file_sha256"]  # written before they were recorded
     (index_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     assert not index_store.is_current(index_dir, corpus_dir, fake_embedder.model_id)
-    index_store.build(corpus_dir, index_dir, fake_embedder)
+    index_build.build(corpus_dir, index_dir, fake_embedder)
     assert index_store.load(index_dir, fake_embedder.model_id).passages
 
 # --- damaged data files: named, with the fix, never a different answer ----------------
@@ -374,8 +374,9 @@ def test_the_manifest_records_each_data_file_s_size_and_sha256(built, index_dir)
 LOAD_THEN_DAMAGE = """
 import os, sys
 from pathlib import Path
-from assistant import index as index_store
-from assistant.retrieve import Retriever
+from assistant.search import index as index_store
+from assistant.engine import build as index_build
+from assistant.search.retrieve import Retriever
 sys.path.insert(0, sys.argv[2])
 from conftest import FakeEmbedder
 
@@ -412,10 +413,10 @@ def test_a_build_that_crashes_leaves_the_previous_index_whole(built, corpus_dir,
     article.write_text(article.read_text(encoding="utf-8").replace(SUN_BEFORE, SUN_AFTER), encoding="utf-8")
 
     with pytest.raises(RuntimeError, match="mid-build"):
-        index_store.build(corpus_dir, index_dir, ExplodingEmbedder())
+        index_build.build(corpus_dir, index_dir, ExplodingEmbedder())
 
     assert index_store.load(index_dir, FakeEmbedder.model_id).passages == original
-    report = index_store.build(corpus_dir, index_dir, FakeEmbedder())
+    report = index_build.build(corpus_dir, index_dir, FakeEmbedder())
     assert (report.embedded, report.reused, report.removed) == (1, 10, 1)
     assert any(SUN_AFTER in p.text for p in index_store.load(index_dir, FakeEmbedder.model_id).passages)
 
@@ -425,14 +426,14 @@ def test_a_corpus_without_articles_is_a_corpus_error(tmp_path):
     empty.mkdir()
     (empty / "notes.pdf").write_bytes(b"%PDF-1.4")
     with pytest.raises(CorpusError, match="no articles"):
-        index_store.build(empty, tmp_path / "index", FakeEmbedder())
+        index_build.build(empty, tmp_path / "index", FakeEmbedder())
     with pytest.raises(CorpusError, match="does not exist"):
-        index_store.build(tmp_path / "missing", tmp_path / "index", FakeEmbedder())
+        index_build.build(tmp_path / "missing", tmp_path / "index", FakeEmbedder())
 
 
 def test_a_binary_file_is_skipped_and_the_build_goes_on(corpus_dir, index_dir):
     (corpus_dir / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)
-    report = index_store.build(corpus_dir, index_dir, FakeEmbedder())
+    report = index_build.build(corpus_dir, index_dir, FakeEmbedder())
     assert report.skipped == ("photo.txt",)
     assert (report.passages, report.documents) == (11, 1)
     assert {p.doc_slug for p in index_store.load(index_dir).passages} == {"facial-expression-muscles-and-wrinkles"}
@@ -443,18 +444,18 @@ def test_a_corpus_of_only_binary_files_is_a_corpus_error(tmp_path):
     corpus.mkdir()
     (corpus / "blob.txt").write_bytes(b"\x00" * 100)
     with pytest.raises(CorpusError):
-        index_store.build(corpus, tmp_path / "index", FakeEmbedder())
+        index_build.build(corpus, tmp_path / "index", FakeEmbedder())
 
 
 def test_past_the_threshold_the_index_is_hnsw_and_answers_like_the_exact_one(corpus_dir, tmp_path, monkeypatch):
     import faiss
 
-    from assistant.engine import Assistant
+    from assistant.engine.assistant import Assistant
     from assistant.settings import Settings
 
-    exact = index_store.build(corpus_dir, tmp_path / "exact", FakeEmbedder())
-    monkeypatch.setattr(index_store, "HNSW_FROM", 5)
-    approx = index_store.build(corpus_dir, tmp_path / "hnsw", FakeEmbedder())
+    exact = index_build.build(corpus_dir, tmp_path / "exact", FakeEmbedder())
+    monkeypatch.setattr(index_build, "HNSW_FROM", 5)
+    approx = index_build.build(corpus_dir, tmp_path / "hnsw", FakeEmbedder())
     assert exact.passages == approx.passages
     loaded = index_store.load(tmp_path / "hnsw")
     assert isinstance(loaded.faiss, faiss.IndexHNSW) and loaded.faiss.hnsw.efSearch == index_store.HNSW_EF_SEARCH
@@ -465,12 +466,12 @@ def test_past_the_threshold_the_index_is_hnsw_and_answers_like_the_exact_one(cor
     assert [c.passage_id for c in answers["hnsw"].citations] == [c.passage_id for c in answers["exact"].citations]
     # an incremental build over an HNSW index reuses its stored vectors
     (corpus_dir / "more.txt").write_text("More\n\nAnother paragraph about chins.\n")
-    again = index_store.build(corpus_dir, tmp_path / "hnsw", FakeEmbedder())
+    again = index_build.build(corpus_dir, tmp_path / "hnsw", FakeEmbedder())
     assert (again.embedded, again.reused) == (1, approx.passages)
 
 
 def test_bm25_is_saved_at_build_and_read_at_load_never_rebuilt(built, index_dir, monkeypatch):
-    from assistant import retrieve
+    from assistant.search import retrieve
 
     index = index_store.load(index_dir, FakeEmbedder.model_id)
     assert index.lexical is not None

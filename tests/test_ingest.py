@@ -7,14 +7,13 @@ import socket
 from pathlib import Path
 
 import pytest
-
-from assistant import index as index_store
-from assistant.corpus import load_document
-from assistant.errors import CorpusError
-from assistant.ingest import ingest
-
 from conftest import FakeEmbedder
 from servers import static_server
+
+from assistant.content.corpus import load_document
+from assistant.content.ingest import ingest
+from assistant.engine import build as index_build
+from assistant.errors import CorpusError
 
 HOST_FOLDER = "127-0-0-1"
 CHROME = ("Popular posts from this blog", "Knitting for beginners", "Home | About", "Leave a comment",
@@ -152,13 +151,13 @@ def test_a_changed_post_is_rewritten_and_only_its_changed_paragraph_re_embedded(
     base, site, entries = blog
     corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
     ingest(f"{base}/feeds/posts/default", corpus)
-    first = index_store.build(corpus, index_dir, FakeEmbedder())
+    first = index_build.build(corpus, index_dir, FakeEmbedder())
     assert first.embedded == first.passages > 0
 
     entries[2] |= {"content": TIDES.replace("an hour before", "two hours before"), "updated": "2023-06-01T10:00:00.000-07:00"}
     write(site / "feeds/posts/default", atom(entries))
     report = ingest(f"{base}/feeds/posts/default", corpus)
-    second = index_store.build(corpus, index_dir, FakeEmbedder())
+    second = index_build.build(corpus, index_dir, FakeEmbedder())
 
     assert (report.added, report.updated, report.unchanged) == (0, 1, 2)
     assert report.files == (f"{HOST_FOLDER}/2023-03-tide-pools.md",)
@@ -332,7 +331,7 @@ POOLS = """<div>Tide pools are small worlds left behind on rocky shores when the
 
 @pytest.mark.slow
 def test_questions_about_ingested_posts_cite_those_posts(tmp_path):
-    from assistant.engine import Assistant
+    from assistant.engine.assistant import Assistant
     from assistant.settings import Settings
 
     site, corpus = tmp_path / "site", tmp_path / "corpus"

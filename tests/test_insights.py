@@ -6,8 +6,15 @@ from datetime import datetime, timezone
 
 import pytest
 
-from assistant.insights import Memo, as_json, as_text, group, plain, summarize
-from assistant.records import LoggedQuestion
+from assistant.questionlog.insights import (
+    Memo,
+    as_json,
+    as_text,
+    group,
+    plain,
+    summarize,
+)
+from assistant.questionlog.records import LoggedQuestion
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
 
@@ -113,8 +120,8 @@ def test_the_dashboards_memo_embeds_each_phrasing_once(fake_embedder):
 def test_readers_control_characters_are_shown_escaped_in_the_text_json_and_dashboard(fake_embedder):
     import json
 
-    from assistant.dashboard import tables
-    from assistant.insights import dumps
+    from assistant.questionlog.insights import dumps
+    from assistant.web.dashboard import tables
 
     hostile = "\x1b[2J\x1b]0;pwned\x07what is\u202e collagen\x9b31m"
     rows = [row(hostile, helpful=False, comment="bad\rcomment\u2066"), row("what is retinol", n=2)]

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from servers import PROJECT, app_server, eventually
 
-from assistant.questionlog import read
+from assistant.questionlog.writer import read
 
 pytestmark = pytest.mark.slow
 
@@ -113,9 +113,8 @@ LONG_QUESTION = ("Could you please explain, in as much detail as the article all
 
 
 def test_the_insights_page_says_charts_need_more_questions_then_draws_them(server, seeded, browser):
-    from playwright.sync_api import Error, expect
-
     from axe import h1_count, violations
+    from playwright.sync_api import Error, expect
 
     anonymous = browser.new_page()
     with pytest.raises(Error, match="ERR_INVALID_AUTH_CREDENTIALS"):  # headless: a 401 it can't prompt for

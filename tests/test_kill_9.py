@@ -19,7 +19,8 @@ import httpx
 import pytest
 from servers import app_process
 
-from assistant.questionlog import QuestionLogUnreadable, read
+from assistant.questionlog.store import QuestionLogUnreadable
+from assistant.questionlog.writer import read
 
 TRIALS = 20
 
@@ -27,7 +28,7 @@ TRIALS = 20
 BURST = """
 import sys, threading
 from pathlib import Path
-from assistant.questionlog import QuestionLog
+from assistant.questionlog.writer import QuestionLog
 from assistant.records import Answer
 
 log = QuestionLog(Path(sys.argv[1]))

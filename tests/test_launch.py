@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from assistant.launch import listen
+from assistant.web.launch import listen
 
 
 def test_connections_on_the_bound_port_send_each_response_at_once():

@@ -15,7 +15,8 @@ import pytest
 from conftest import FakeEmbedder
 from servers import PROJECT, app_server
 
-from assistant import index as index_store
+from assistant.engine import build as index_build
+from assistant.search import index as index_store
 
 TOKEN = "correct horse battery staple"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -153,7 +154,7 @@ def test_kill_9_during_a_build_leaves_the_old_index_served_and_the_next_build_co
     paragraphs = [f"Paragraph {i} on skin care: routine number {i} keeps the cheeks supple and calm. "
                   f"It was tested {i} times. Results vary by skin type." for i in range(40)]
     (root / "corpus" / "big.txt").write_text("A Long Article\n\n" + "\n\n".join(paragraphs) + "\n")
-    # index.build's test-only pause points: one passage embedded; all embedded, nothing
+    # engine/build.py's test-only pause points: one passage embedded; all embedded, nothing
     # written; the new data files written, the manifest not yet replaced
     for stage in ("embedding", "embedded", "written"):
         build = cli(root, "build", env={"ASSISTANT_BUILD_PAUSE_AT": stage}, stdin=subprocess.PIPE)
@@ -253,10 +254,10 @@ def test_data_files_damaged_under_the_server_are_reported_and_never_change_an_an
 
 def test_a_crash_between_any_two_writes_leaves_the_previous_index(corpus_dir, tmp_path, monkeypatch):
     index_dir = tmp_path / "index"
-    index_store.build(corpus_dir, index_dir, FakeEmbedder())
+    index_build.build(corpus_dir, index_dir, FakeEmbedder())
     before = index_store.load(index_dir)
     (corpus_dir / "new.txt").write_text("New\n\nA new paragraph about eyelids.\n")
-    real_write = index_store._write_atomic
+    real_write = index_build._write_atomic
     for crash_at in range(1, 5):  # passages, vectors, sentences, manifest
         calls = {"n": 0}
 
@@ -266,14 +267,14 @@ def test_a_crash_between_any_two_writes_leaves_the_previous_index(corpus_dir, tm
                 raise OSError("disk full")
             return real_write(path, write)
 
-        monkeypatch.setattr(index_store, "_write_atomic", crashing_write)
+        monkeypatch.setattr(index_build, "_write_atomic", crashing_write)
         with pytest.raises(OSError):
-            index_store.build(corpus_dir, index_dir, FakeEmbedder())
+            index_build.build(corpus_dir, index_dir, FakeEmbedder())
         after = index_store.load(index_dir)
         assert after.manifest.version == before.manifest.version
         assert [p.id for p in after.passages] == [p.id for p in before.passages]
-    monkeypatch.setattr(index_store, "_write_atomic", real_write)
-    report = index_store.build(corpus_dir, index_dir, FakeEmbedder())
+    monkeypatch.setattr(index_build, "_write_atomic", real_write)
+    report = index_build.build(corpus_dir, index_dir, FakeEmbedder())
     assert report.passages == len(before.passages) + 1
     assert not list(index_dir.glob("*.tmp"))
 
@@ -291,7 +292,7 @@ def test_concurrent_builds_wait_for_each_other_and_never_interleave(corpus_dir, 
 
     index_dir = tmp_path / "index"
     reports = []
-    builders = [threading.Thread(target=lambda: reports.append(index_store.build(corpus_dir, index_dir, SlowEmbedder(), force=True)))
+    builders = [threading.Thread(target=lambda: reports.append(index_build.build(corpus_dir, index_dir, SlowEmbedder(), force=True)))
                 for _ in range(3)]
     for thread in builders:
         thread.start()
@@ -301,9 +302,9 @@ def test_concurrent_builds_wait_for_each_other_and_never_interleave(corpus_dir, 
     spans.sort()
     assert all(earlier[1] <= later[0] for earlier, later in zip(spans, spans[1:]))
     assert len(index_store.load(index_dir).passages) == reports[-1].passages
-    with index_store.build_lock(index_dir):
+    with index_build.build_lock(index_dir):
         with pytest.raises(Exception, match="another build is running"):
-            with index_store.build_lock(index_dir, wait=False):
+            with index_build.build_lock(index_dir, wait=False):
                 pass
 
 

@@ -6,8 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from assistant.embed import DEFAULT_MODEL, model_path
-from assistant.lightmodel import _pooling, load_light
+from assistant.model.embedder import model_path
+from assistant.model.torch_encoder import _pooling, load_light
+from assistant.settings import DEFAULT_MODEL
 
 TEXTS = ["What are crow's feet?", "Sun Protection: Ultraviolet (UV) rays from the sun can accelerate the breakdown "
          "of collagen and elastin.", "皱纹", "a", "🙂 " * 40]
@@ -56,7 +57,7 @@ def test_int8_vectors_do_not_depend_on_what_else_is_encoded():
 
 
 def test_the_index_records_int8_vectors_as_another_model(monkeypatch):
-    from assistant.embed import Embedder
+    from assistant.model.embedder import Embedder
 
     monkeypatch.setenv("ASSISTANT_ENCODER", "torch-int8")
     assert Embedder().model_id == f"{DEFAULT_MODEL}+int8"

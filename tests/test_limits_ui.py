@@ -36,7 +36,7 @@ def test_loading_pages_the_health_check_and_static_files_use_up_no_question(serv
         expect(page.locator("#freshness")).to_contain_text("Index built")  # the page's load event has run
         page.goto(f"{server}/embed")
         expect(page.locator(".fresh")).to_contain_text("Updated")  # the widget's own health check
-    for path in ("/healthz", "/widget.js", "/embed", "/chat.js", "/api/examples", f"/articles/facial-expression-muscles-and-wrinkles"):
+    for path in ("/healthz", "/widget.js", "/embed", "/chat.js", "/api/examples", "/articles/facial-expression-muscles-and-wrinkles"):
         assert httpx.get(server + path).status_code == 200
     with httpx.Client(base_url=server) as client:
         asked = [client.get("/api/ask", params={"q": "What is collagen?"}).status_code for _ in range(LIMIT + 1)]

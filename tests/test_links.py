@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from assistant.corpus import load_corpus
+from assistant.answer.render import safe_link
+from assistant.content.corpus import load_corpus
 from assistant.errors import CorpusError
-from assistant.render import safe_link
 
 HOSTILE = ["//evil.example/post", "/\\evil.example", "javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,x",
            "https:///no-host", "https://", "ftp://blog.example/post", " https://blog.example/post", "https://blog.example/a b"]

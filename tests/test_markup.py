@@ -1,7 +1,7 @@
 """Markdown and HTML articles parse into a title, a url and section-tagged blocks."""
 from __future__ import annotations
 
-from assistant.markup import parse_html, parse_markdown
+from assistant.content.markup import parse_html, parse_markdown
 from assistant.records import Parsed
 
 MARKDOWN_ARTICLE = """\

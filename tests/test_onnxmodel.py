@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import ARTICLE, EVAL_DIR, PROJECT_CORPUS
 
 pytestmark = pytest.mark.slow
@@ -23,8 +22,8 @@ def _questions() -> list[str]:
 
 def _passages(embedder) -> tuple[list[str], list[list[tuple[int, int]]]]:
     """The bundled article's passages as the index embeds them, with sentence spans."""
-    from assistant.corpus import load_corpus
-    from assistant.passages import embedding_text, passages_of_all
+    from assistant.content.corpus import load_corpus
+    from assistant.content.passages import embedding_text, passages_of_all
 
     documents, _ = load_corpus(PROJECT_CORPUS)
     passages = passages_of_all(documents, embedder.fits)
@@ -35,7 +34,7 @@ def _passages(embedder) -> tuple[list[str], list[list[tuple[int, int]]]]:
 
 @pytest.fixture(scope="module")
 def onnx_embedder():
-    from assistant.embed import Embedder
+    from assistant.model.embedder import Embedder
 
     embedder = Embedder(encoder="onnx")
     assert type(embedder.model).__name__ == "OnnxModel" and embedder.export is not None
@@ -45,7 +44,7 @@ def onnx_embedder():
 def test_onnx_fp32_vectors_are_sentence_transformers_vectors(onnx_embedder):
     from sentence_transformers import SentenceTransformer
 
-    from assistant.embed import model_path
+    from assistant.model.embedder import model_path
 
     texts = _questions() + _passages(onnx_embedder)[0] + [ARTICLE.read_text(encoding="utf-8")]  # + one over 256 tokens
     reference = SentenceTransformer(model_path(onnx_embedder.name), device="cpu").encode(texts, normalize_embeddings=True)
@@ -58,7 +57,7 @@ def test_onnx_fp32_vectors_are_sentence_transformers_vectors(onnx_embedder):
 
 
 def test_sentence_vectors_match_the_torch_encoder(onnx_embedder):
-    from assistant.embed import Embedder
+    from assistant.model.embedder import Embedder
 
     texts, spans = _passages(onnx_embedder)
     torch_vectors, torch_sentences = Embedder(encoder="torch").encode_passages(texts, spans)
@@ -71,7 +70,7 @@ def test_sentence_vectors_match_the_torch_encoder(onnx_embedder):
 def test_token_counts_and_truncation_follow_sentence_transformers(onnx_embedder):
     from transformers import AutoTokenizer
 
-    from assistant.embed import model_path
+    from assistant.model.embedder import model_path
 
     reference = AutoTokenizer.from_pretrained(model_path(onnx_embedder.name))
     long = ARTICLE.read_text(encoding="utf-8")[:4000]
@@ -83,13 +82,14 @@ def test_token_counts_and_truncation_follow_sentence_transformers(onnx_embedder)
 
 
 def test_the_export_lives_beside_the_index_and_a_server_uses_it(tmp_path, onnx_embedder):
-    from assistant import index as index_store
-    from assistant.embed import Embedder
+    from assistant.engine import build as index_build
+    from assistant.model.embedder import Embedder
+    from assistant.search import index as index_store
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / ARTICLE.name).write_text(ARTICLE.read_text(encoding="utf-8"), encoding="utf-8")
-    index_store.build(corpus, tmp_path / "index", onnx_embedder)
+    index_build.build(corpus, tmp_path / "index", onnx_embedder)
     manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
     assert manifest["encoder"] == onnx_embedder.export.name and manifest["model"] == onnx_embedder.model_id
     placed = index_store.encoder_file(tmp_path / "index")

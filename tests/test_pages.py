@@ -1,4 +1,4 @@
-"""The Gradio pages mounted after start-up (pages.py): until they are, "/" and
+"""The Gradio pages mounted after start-up (web/late_pages.py): until they are, "/" and
 "/insights" say "starting" and reload themselves while the API answers; then the page
 itself is served. Mounting is held on an event, so each state is seen for sure."""
 from __future__ import annotations
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow  # imports gradio
 def _app_with_late_pages(mount):
     from fastapi import FastAPI
 
-    from assistant.pages import LatePages
+    from assistant.web.late_pages import LatePages
 
     app = FastAPI()
 

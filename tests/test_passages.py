@@ -6,12 +6,18 @@ import re
 from shutil import copytree
 
 import pytest
-
-from assistant.corpus import load_corpus
-from assistant.passages import _pieces, MAX_CHARS, context_line, embedding_text, passages_of, passages_of_all
-from assistant.records import Block, Document
-
 from conftest import PROJECT_CORPUS, FakeEmbedder
+
+from assistant.content.corpus import load_corpus
+from assistant.content.passages import (
+    MAX_CHARS,
+    _pieces,
+    context_line,
+    embedding_text,
+    passages_of,
+    passages_of_all,
+)
+from assistant.records import Block, Document
 
 
 def _document(paragraph: str, section: tuple[str, ...] = ("Notes",), title: str = "Test article") -> Document:
@@ -174,7 +180,7 @@ def test_a_single_word_over_the_limit_is_cut_into_pieces_that_fit():
 
 
 def test_a_month_or_initials_inside_a_sentence_do_not_end_it():
-    from assistant.sentences import sentence_spans
+    from assistant.text.sentences import sentence_spans
 
     text = ("The team debuted in The Fantastic Four #1 (Nov. 1961). Other architects include "
             "Rick Mather and I.M. Pei. It is dry.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.plaintext import parse_text
+from assistant.content.plaintext import parse_text
 
 TITLE = "The Connection Between Facial Expression Muscles and Wrinkles: Understanding the Aging Process"
 PREVENTING = "Preventing and Reducing Facial Expression Wrinkles"

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from servers import PROJECT, app_server, eventually
 
-from assistant.questionlog import UNREACHABLE, read
+from assistant.questionlog.writer import UNREACHABLE, read
 
 pytestmark = pytest.mark.slow
 

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from servers import app_process
 
-from assistant.question import printable
-from assistant.questionlog import read
+from assistant.questionlog.writer import read
+from assistant.text.cleaning import printable
 
 pytestmark = pytest.mark.slow
 

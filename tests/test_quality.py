@@ -8,15 +8,18 @@ import re
 from dataclasses import replace
 
 import pytest
-
-from assistant.collection import evaluate_collection, format_reports, read_collection
-from assistant.engine import Assistant
-from assistant.index import build
-from assistant.render import as_json
-from assistant.settings import Settings
-from assistant.terms import names
-
 from conftest import EVAL_DIR, FakeEmbedder
+
+from assistant.answer.render import as_json
+from assistant.engine.assistant import Assistant
+from assistant.engine.build import build
+from assistant.eval.collection import (
+    evaluate_collection,
+    format_reports,
+    read_collection,
+)
+from assistant.settings import Settings
+from assistant.text.terms import names
 
 pytestmark = pytest.mark.slow
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.errors import AssistantError, InvalidQuestion
-from assistant.question import clean
+from assistant.text.cleaning import clean
 
 LIMIT = 1000
 

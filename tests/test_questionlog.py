@@ -14,9 +14,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from assistant.errors import InvalidArgument
-from assistant.log import open_store
-from assistant.log.store import SCHEMA_VERSION
-from assistant.questionlog import Feedback, InvalidFeedback, NoLog, QuestionLog, QuestionLogUnreadable, open_log, read
+from assistant.questionlog.feedback import Feedback, InvalidFeedback
+from assistant.questionlog.store import SCHEMA_VERSION, QuestionLogUnreadable
+from assistant.questionlog.stores import open_store
+from assistant.questionlog.writer import NoLog, QuestionLog, open_log, read
 from assistant.records import Answer, Citation
 from assistant.settings import Settings
 
@@ -356,7 +357,7 @@ def test_feedback_comments_are_trimmed_and_masked():
 
 
 def test_a_full_queue_drops_the_question_not_the_answer(tmp_path, monkeypatch, caplog):
-    from assistant import questionlog
+    from assistant.questionlog import writer as questionlog
 
     monkeypatch.setattr(questionlog, "QUEUE_SIZE", 3)
     log = QuestionLog(tmp_path / "questions.db")

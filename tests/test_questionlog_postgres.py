@@ -10,7 +10,7 @@ import sys
 
 from servers import PROJECT, eventually, free_port
 
-from assistant.questionlog import UNREACHABLE, QuestionLog
+from assistant.questionlog.writer import UNREACHABLE, QuestionLog
 from assistant.records import Answer
 
 

@@ -10,9 +10,9 @@ import pytest
 from limits import parse
 from servers import asgi_server, free_port, has_redis, redis_server
 
-from assistant import ratelimits
 from assistant.errors import InvalidArgument
-from assistant.ratelimits import DEGRADED, Counters
+from assistant.http import counters as ratelimits
+from assistant.http.counters import DEGRADED, Counters
 from assistant.settings import Settings
 
 FIVE = parse("5/minute")
@@ -30,8 +30,7 @@ def test_questions_asked_in_the_chat_and_on_the_api_spend_one_budget():
     from starlette.responses import PlainTextResponse
     from starlette.testclient import TestClient
 
-    from assistant.budget import Budget
-    from assistant.security import RateLimit
+    from assistant.http.rate_limits import Budget, RateLimit
 
     counters = Counters()
     chat = Budget("3/minute", counters)
@@ -109,7 +108,7 @@ def test_the_password_in_a_redis_url_stays_out_of_the_log(caplog):
 def tiny_app(settings: Settings):
     from fastapi import FastAPI
 
-    from assistant.web import harden
+    from assistant.web.hardening import harden
 
     app = FastAPI()
     app.get("/api/ask")(lambda: {"answer": "yes"})

@@ -1,9 +1,9 @@
-"""Request bodies are I-JSON or a one-line 400 (assistant/requestbody.py)."""
+"""Request bodies are I-JSON or a one-line 400 (assistant/http/request_body.py)."""
 from __future__ import annotations
 
 import pytest
 
-from assistant.requestbody import BadBody, check_json
+from assistant.http.request_body import BadBody, check_json
 
 
 def test_an_ordinary_body_is_read_as_json():

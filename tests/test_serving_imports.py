@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import PROJECT_CORPUS
 from servers import app_process
 
@@ -40,10 +39,10 @@ PROBE = """
 import sys
 from pathlib import Path
 from assistant.settings import Settings
-from assistant.web import create_app
+from assistant.web.app import create_app
 root = Path(sys.argv[1])
 settings = Settings.from_env(corpus_dir=root / "corpus", index_dir=root / "index", data_dir=root / "data")
-from assistant.live import LiveAssistant
+from assistant.engine.live import LiveAssistant
 live = LiveAssistant(settings)  # builds the index: the export runs in a child process
 create_app(settings, live)
 live.current.ask("What are crow's feet?")

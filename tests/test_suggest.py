@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.corpus import load_corpus
-from assistant.passages import passages_of_all
+from assistant.answer.suggest import Outline, as_question
+from assistant.content.corpus import load_corpus
+from assistant.content.passages import passages_of_all
 from assistant.records import Answer, Citation
-from assistant.suggest import Outline, as_question
 
 PROJECT_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 

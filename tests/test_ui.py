@@ -12,10 +12,10 @@ import pytest
 from axe import h1_count, violations
 from servers import CHROMIUM, PROJECT, app_server, eventually, has_chromium
 
-from assistant.corpus import load_corpus
-from assistant.fragments import Linker
-from assistant.passages import passages_of_all
-from assistant.questionlog import read
+from assistant.answer.fragments import Linker
+from assistant.content.corpus import load_corpus
+from assistant.content.passages import passages_of_all
+from assistant.questionlog.writer import read
 from assistant.records import Citation
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not has_chromium(), reason=f"{CHROMIUM} missing: `make test` installs it (apt-get install chromium)")]

@@ -15,12 +15,19 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from axe import h1_count, violations
-from servers import CHROMIUM, PROJECT, app_server, eventually, has_chromium, static_server
+from servers import (
+    CHROMIUM,
+    PROJECT,
+    app_server,
+    eventually,
+    has_chromium,
+    static_server,
+)
 
-from assistant.articlepage import article_blocks, article_html
-from assistant.corpus import load_corpus
-from assistant.passages import passages_of_all
-from assistant.questionlog import read
+from assistant.content.article_page import article_blocks, article_html
+from assistant.content.corpus import load_corpus
+from assistant.content.passages import passages_of_all
+from assistant.questionlog.writer import read
 
 if not has_chromium():
     pytest.skip(f"Debian chromium not found at {CHROMIUM}", allow_module_level=True)

@@ -1,0 +1,106 @@
+"""Conversation -> what the reader is talking about: the earlier turns in any of the
+shapes clients send, the text of the last answer (whose quotes name the paragraph under
+discussion), and whether a new question leans on what came before.
+
+It reads the history and the question only; it never looks at the index. The engine
+decides from evidence whether a turn is a follow-up (Assistant._resolve in engine/assistant.py).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from assistant.text.terms import content_words
+
+_OPENERS = re.compile(r"^\W*(and|but|also|so|then|what about|how about|what if|what else|anything else|ok|okay)\b", re.I)
+# words that point back at something said before: pronouns of every kind, "else", "there"
+_REFERENCES = frozenset(
+    """it its itself they them their theirs themselves this that these those one ones he him his she her hers
+    there such else other others same former latter""".split()
+)
+_POSSESSIVES = frozenset({"its", "his", "her", "their", "theirs"})
+_MARKER = re.compile(r"\s*\[\d+\]")
+_NOT_MENTIONED = re.compile(r"^The article doesn't mention [^.]*\. The closest it comes: ")
+ELLIPSIS_WORDS = 3  # "how many?", "which ingredients?": too few words to stand alone
+
+
+@dataclass(frozen=True)
+class Topic:
+    """What the last answer was about: its paragraph, that paragraph's heading (or its
+    article's title), and the words a follow-up also borrows (the last question)."""
+
+    label: str
+    terms: str
+    rows: tuple[int, ...]
+    doc_slug: str
+
+
+def turns(history: Iterable | None) -> list[tuple[str, str]]:
+    """(role, text) of each earlier message, from any of the shapes callers send: plain
+    strings (the reader's), (user, bot) pairs, or {"role", "content"} messages."""
+    found: list[tuple[str, str]] = []
+    for item in history or ():
+        if isinstance(item, str):
+            found.append(("user", item))
+        elif isinstance(item, dict) and item.get("role") in ("user", "assistant"):
+            found.append((item["role"], _text_of(item.get("content"))))
+        elif isinstance(item, (list, tuple)) and item:
+            found.append(("user", _text_of(item[0])))
+            if len(item) > 1:
+                found.append(("assistant", _text_of(item[1])))
+    return [(role, text) for role, text in found if text.strip()]
+
+
+def last_exchange(history: Iterable | None) -> tuple[str, str]:
+    """The reader's last question and the answer that followed it ("" when absent)."""
+    question = answer = ""
+    for role, text in turns(history):
+        if role == "user":
+            question, answer = text, ""
+        else:
+            answer = text
+    return question, answer
+
+
+def quoted_sentences(answer_text: str) -> list[str]:
+    """The article's sentences an earlier answer quoted: its text without [n] markers,
+    Markdown escapes or the "doesn't mention" preface, cut at the markers."""
+    text = answer_text.split("\n\n", 1)[0]  # the chat's Markdown: the answer, then its citations
+    text = re.sub(r"\\(.)", r"\1", text)
+    text = _NOT_MENTIONED.sub("", text)
+    if text.startswith("The article doesn't cover that"):
+        return []
+    return [part.strip() for part in _MARKER.split(text) if part.strip()]
+
+
+def points_back(question: str) -> bool:
+    """Does the question refer to something said before ("are they risky?", "what else?")?
+    A possessive after a name the question gives refers to that name: "How did Pakistan
+    boost its doctoral output?" stands on its own."""
+    named = False
+    for n, word in enumerate(re.findall(r"[\w']+", question)):
+        lower = word.casefold()
+        if lower in _REFERENCES and not (named and lower in _POSSESSIVES):
+            return True
+        named = named or (n > 0 and word[:1].isupper() and lower != "i")
+    return False
+
+
+def leans_on_context(question: str) -> bool:
+    """Does the question point back, open as a continuation ("and…", "what about…") or
+    leave out its subject ("how many?")? Such a question may be a follow-up even if it
+    alone is answerable."""
+    words = re.findall(r"[\w']+", question.casefold())
+    return (bool(_OPENERS.match(question)) or points_back(question)
+            or len(words) <= ELLIPSIS_WORDS or not content_words(question))
+
+
+def _text_of(content: object) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or "")
+    if isinstance(content, (list, tuple)):
+        return " ".join(_text_of(part) for part in content)
+    return ""

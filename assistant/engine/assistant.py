@@ -1,0 +1,229 @@
+"""The Assistant: loads the index and model once and answers questions. Every
+interface (Python, CLI, web) calls `ask`/`ask_batch` here; no retrieval logic lives
+in the interfaces.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from functools import cached_property
+
+from assistant.answer import calibrate
+from assistant.answer import compose as composer
+from assistant.answer import conversation as followup
+from assistant.answer.fragments import Linker, linker_for
+from assistant.engine import build as index_build
+from assistant.errors import InvalidQuestion
+from assistant.model.embedder import Embedder
+from assistant.records import Answer, BuildReport, Hit, Paragraph
+from assistant.search import index as index_store
+from assistant.search.retrieve import Ranking, Retriever, blend
+from assistant.settings import Settings
+from assistant.text.cleaning import clean, readable
+from assistant.text.terms import names, zipf
+
+TOPICS_SHOWN = 8
+OWN_WORDS_COVERED = 0.5  # a question with its own subject must be about the paragraph under discussion
+POINTING_ALLOWANCE = 0.05  # "do they go away…?" refers back: the conversation itself is evidence
+QUOTES_READ = 3  # of the last answer's quotes, looked up to find its paragraph (a client may send anything)
+# a name rarer than this in English ("Brasilia" 0, "Plymouth" 3.7, "HDI" 0) is a subject of
+# its own; a household one ("DNA" 4.5, "NASA" 4.2) may be a passing mention, so the closest
+# passage is still offered ("How is DNA data compressed?" on a compression article)
+RARE_NAME_ZIPF = 4.0
+OWN_WORDS_WEIGHT = 0.2  # a follow-up: the ranking in context leads, the question searched alone supports (0.1–0.5 measured)
+
+
+class Assistant:
+    def __init__(self, index: index_store.Index, embedder: Embedder, settings: Settings):
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings
+        self.retriever = Retriever(index)
+        # the real Embedder caches and batches questions; any object with encode() will do
+        self._encode_queries = getattr(embedder, "encode_queries", embedder.encode)
+
+    @classmethod
+    def load(cls, settings: Settings | None = None, *, build: bool = True, embedder: Embedder | None = None,
+             progress: bool = False) -> "Assistant":
+        """Load the index (building or updating it first when `build` and it is missing or stale)."""
+        settings = settings or Settings.from_env()
+        embedder = embedder or Embedder(settings.model)
+        if build and not index_store.is_current(settings.index_dir, settings.corpus_dir, embedder.model_id):
+            ensure_built(settings, embedder, progress)
+        return cls(index_store.load(settings.index_dir, embedder.model_id), embedder, settings)
+
+    def warm_up(self) -> None:
+        """Build the lazy parts (BM25, stemmer) now, so the first reader doesn't wait."""
+        if self.index.passages:
+            self.retriever.rank("warm up", self.index.faiss.reconstruct(0))
+
+    @cached_property
+    def topics(self) -> list[str]:
+        """What the corpus covers: section names of one article, or article titles."""
+        passages = self.index.passages
+        titles = list(dict.fromkeys(p.doc_title for p in passages))
+        if len(titles) > 1:
+            return titles[:TOPICS_SHOWN]
+        skip = {"Introduction", "Conclusion"}
+        return [s for s in dict.fromkeys(p.section[0] for p in passages if p.section) if s not in skip][:TOPICS_SHOWN]
+
+    def ask(self, question: str, history: Sequence | None = None) -> Answer:
+        """Answer one question; `history` is the conversation so far (any common shape)."""
+        return self.ask_batch([question], [history])[0]
+
+    def ask_batch(self, questions: Sequence[str], histories: Sequence | None = None) -> list[Answer]:
+        """Answer many questions with one call to the model. Raises InvalidQuestion for
+        an empty or over-long question (check each with `cleaning.clean` first to skip)."""
+        histories = list(histories or [None] * len(questions))
+        cleaned = [clean(q, self.settings.max_question_chars) for q in questions]
+        topics = [self._topic(h) for h in histories]
+        # with a conversation, each question is searched alone and with its topic
+        in_context = [f"{q} {t.label} {t.terms}" if t else q for q, t in zip(cleaned, topics)]
+        texts = list(dict.fromkeys(cleaned + in_context))
+        vectors = dict(zip(texts, self._encode_queries(texts)))
+        answers = []
+        for original, question, topic, query in zip(questions, cleaned, topics, in_context):
+            alone = self.retriever.rank(question, vectors[question])
+            ranking, about = alone, ""
+            if topic:
+                ranking, about = self._resolve(question, alone, topic, self.retriever.rank(query, vectors[query]))
+            answer = self._answer(readable(original), query if about else question, ranking, vectors[question], about)
+            # "About X" only when the answer comes from X: "Does sunscreen help?" after
+            # elastin is searched in context but answered from Sun Protection
+            shown = about and answer.answerable and self._from_topic(ranking, topic)
+            answers.append(self.linker.relink(replace(answer, about=about) if shown else answer))
+        return answers
+
+    @property
+    def linker(self) -> Linker:
+        """Makes each citation's text fragment select exactly its quoted sentence on the
+        article's page (the first match of a naive one can be an earlier sentence)."""
+        return linker_for(self.index)
+
+    def _from_topic(self, ranking: Ranking, topic: followup.Topic) -> bool:
+        """The ranking's first paragraph is under the topic's heading, in its article."""
+        first = self.index.passages[ranking.hits[0].rows[0]] if ranking.hits else None
+        return bool(first) and first.doc_slug == topic.doc_slug and _heading(first) == topic.label
+
+    def _topic(self, history) -> followup.Topic | None:
+        """What the conversation is about: the paragraph the last answer quoted (or, when
+        the client sent only the reader's questions, the best match of the last one)."""
+        question, answer_text = followup.last_exchange(history)
+        if not question:  # the common case: no conversation yet
+            return None
+        try:
+            question = clean(question, self.settings.max_question_chars)
+        except InvalidQuestion:  # an empty or over-long earlier turn: no topic, never an error now
+            return None
+        if answer_text:
+            rows = self.retriever.quoted_paragraph(followup.quoted_sentences(answer_text)[:QUOTES_READ])
+        else:
+            ranking = self.retriever.rank(question, self._encode_queries([question])[0])
+            rows = ranking.hits[0].rows if ranking.hits and self._answerable(question, ranking) else ()
+        if not rows:
+            return None
+        first = self.index.passages[rows[0]]
+        return followup.Topic(_heading(first), question, rows, first.doc_slug)
+
+    def _resolve(self, question: str, alone: Ranking, topic: followup.Topic, in_context: Ranking) -> tuple[Ranking, str]:
+        """The ranking to answer from, and the topic's label when the question was read as
+        a follow-up. A question that leans on what came before (points back, opens as a
+        continuation, or leaves out its subject) is one when it is answerable in context:
+        the context leads and its own words, searched alone, support. A question with a
+        subject of its own is one only when refused alone and the paragraph under
+        discussion covers its words (so "how do I train my puppy?" is a new subject).
+        Otherwise it is a topic switch."""
+        in_context = self.retriever.prefer(in_context, topic.rows, topic.doc_slug)
+        if not in_context.hits:
+            return alone, ""
+        top = self._paragraph(in_context.hits[0])
+        needed = self.evidence_needed - (POINTING_ALLOWANCE if followup.points_back(question) else 0.0)
+        if not composer.is_answerable(question, top, needed, topic.label):
+            return alone, ""
+        if followup.leans_on_context(question):
+            return blend(in_context, alone, OWN_WORDS_WEIGHT), topic.label
+        if composer.coverage(question, composer.mentions(top)) >= OWN_WORDS_COVERED and not self._answerable(question, alone):
+            return in_context, topic.label
+        return alone, ""
+
+    def rank(self, question: str) -> Ranking:
+        """The full ranking for one question, with no answerability decision (for eval)."""
+        query = clean(question, self.settings.max_question_chars)
+        ranking = self.retriever.rank(query, self._encode_queries([query])[0])
+        return self._conclusion_first(ranking) if is_about_whole_article(query) and ranking.hits else ranking
+
+    def _answer(self, question: str, query: str, ranking: Ranking, question_vector, about: str = "") -> Answer:
+        """Refuse, or compose from the ranking; sentences are picked by the reader's own words."""
+        if composer.is_injection(question):
+            return composer.refusal(question, self.topics, query)
+        if is_about_whole_article(question) and ranking.hits:
+            ranking = self._conclusion_first(ranking)
+        elif not self._answerable(question, ranking, about, allowance=POINTING_ALLOWANCE if about and followup.points_back(question) else 0.0):
+            cited = [self._paragraph(hit) for hit in ranking.hits[: self.settings.top_k]]
+            return composer.refusal(question, self.topics, query, composer.not_covered(question, cited, self.retriever.vocabulary))
+        top = [self._paragraph(hit) for hit in ranking.hits[: self.settings.top_k]]
+        missing = () if is_about_whole_article(question) else composer.not_covered(question, top, self.retriever.vocabulary)
+        if any(zipf(w) < RARE_NAME_ZIPF for w in names(question) & set(missing)):
+            # "When is Brasilia's rainy season?": a named subject the corpus never names
+            return composer.refusal(question, self.topics, query, missing)
+        return composer.compose(question, query, top, question_vector, missing)
+
+    def _answerable(self, text: str, ranking: Ranking, topic: str = "", allowance: float = 0.0) -> bool:
+        top = self._paragraph(ranking.hits[0]) if ranking.hits else None
+        return composer.is_answerable(text, top, self.evidence_needed - allowance, topic)
+
+    def _paragraph(self, hit: Hit) -> Paragraph:
+        return self.retriever.paragraph(hit)
+
+    @cached_property
+    def evidence_needed(self) -> float:
+        """This index's bar for answering, from the probes measured when it was built."""
+        return calibrate.threshold(self.index.manifest.probe_evidence)
+
+    def _conclusion_first(self, ranking: Ranking) -> Ranking:
+        """For "sum this up": the closing paragraph of the best-matching article leads."""
+        top = ranking.hits[0]
+        rows = self._conclusions.get(top.passage.doc_slug)
+        if not rows:
+            return ranking
+        closing = Hit(self.index.passages[rows[0]], top.score, top.dense, top.lexical, rows[0], rows)
+        rest = tuple(h for h in ranking.hits if h.rows != rows)
+        return replace(ranking, hits=(closing, *rest))
+
+    @cached_property
+    def _conclusions(self) -> dict[str, tuple[int, ...]]:
+        """Each article's closing paragraph: the one under a "Conclusion"-like heading, else its last."""
+        found: dict[str, tuple[int, ...]] = {}
+        named: dict[str, tuple[int, ...]] = {}
+        for row, passage in enumerate(self.index.passages):
+            key = passage.doc_slug
+            previous = found.get(key)
+            same_paragraph = previous and self.index.passages[previous[0]].paragraph == passage.paragraph
+            found[key] = (*previous, row) if same_paragraph else (row,)
+            if passage.section and _CLOSING.search(passage.section[-1]):
+                named[key] = found[key] if key not in named or same_paragraph else named[key]
+        return found | named
+
+
+_WHOLE_ARTICLE = re.compile(
+    r"\b(summary|summari[sz]e|sum (it |this |that )?up|tl;? ?dr|gist|main (point|idea|message|takeaway)s?|"
+    r"key (point|takeaway)s?|takeaways?|conclusions?|overview|in a nutshell|"
+    r"(point|purpose) of (this|the) (post|article|blog|piece)|"
+    r"(this|the) (post|article|piece) (is )?about)\b", re.I)
+_CLOSING = re.compile(r"\b(conclusions?|summary|final thoughts|takeaways?|wrapping up|in closing)\b", re.I)
+
+
+def is_about_whole_article(question: str) -> bool:
+    """"sum this up", "what's the point of this post?": asked of the article as a whole."""
+    return bool(_WHOLE_ARTICLE.search(question))
+
+
+def ensure_built(settings: Settings, embedder: Embedder, progress: bool = False) -> BuildReport:
+    """Build or update the index for `settings`; a no-op report when it is current."""
+    return index_build.build(settings.corpus_dir, settings.index_dir, embedder, progress=progress)
+
+
+def _heading(passage) -> str:
+    """A topic's label: the passage's own heading, or its article's title."""
+    return passage.section[-1] if passage.section else passage.doc_title

@@ -1,0 +1,1 @@
+"""Question sets, conversations and collections -> answer-quality figures (`assistant eval`)."""

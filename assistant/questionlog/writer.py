@@ -1,0 +1,373 @@
+"""The question log: every question a reader asks (answered or refused), its cited
+passages, latency and later its feedback, in the store ASSISTANT_DATABASE_URL names
+(stores.py: a SQLite file by default, or PostgreSQL shared by replicas).
+
+Writes go through one writer thread that commits whatever is queued as one
+transaction; `record` waits (at most COMMIT_WAIT) for its row's commit, so an
+answer sent is a row in the store, even if the process is killed right after. When
+the store is unreachable (PostgreSQL down), rows wait in a bounded buffer and are
+written when it answers again; what overflows is lost. Any other failure of a batch
+(a locked, unwritable or corrupt file) is logged once and the batch counted as
+lost, never raised into a request. Losses are written into the log itself (`losses`)
+once it can be written again, until the owner dismisses them. A writer thread that
+dies is restarted. Text is made printable before it is queued. Stores no IP address,
+cookie or user id, masks e-mail addresses and phone-like numbers, and deletes rows
+older than the retention period. Summarising is questionlog/insights.py's.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+import uuid
+from concurrent.futures import Future
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from assistant.questionlog.feedback import Feedback
+from assistant.questionlog.legacy import import_legacy
+from assistant.questionlog.privacy import masked
+from assistant.questionlog.records import LoggedQuestion
+from assistant.questionlog.store import Loss, Store, timestamp
+from assistant.questionlog.stores import open_store
+from assistant.records import Answer
+from assistant.text.cleaning import printable
+
+log = logging.getLogger("assistant.questionlog")
+
+QUEUE_SIZE = 10_000  # questions waiting for the writer; past this they are dropped (and logged)
+BATCH_SIZE = 500
+BUFFER_ROWS = 50_000  # questions held while the store is unreachable (about 500 bytes each); past this they are lost
+RETRY_SECONDS = 2.0  # how often an unreachable store is tried again
+PURGE_EVERY_SECONDS = 3600
+COMMIT_WAIT = 1.0  # seconds an answer waits for its row's commit (about 1 ms when the log is healthy)
+UNREACHABLE = "degraded: question log unreachable"
+
+
+class QuestionLog:
+    """Records questions and feedback into a store (a file path, a URL or a Store) from a writer thread."""
+
+    enabled = True
+
+    def __init__(self, store: Store | str | Path, retention_days: int = 90, legacy_feedback: Path | None = None,
+                 buffer_rows: int = BUFFER_ROWS):
+        self.store = store if isinstance(store, Store) else open_store(store)
+        self.retention_days = retention_days
+        self.legacy_feedback = legacy_feedback  # data/feedback.jsonl from before this log existed
+        self.buffer_rows = buffer_rows
+        self.last_error = ""  # the latest write problem, "" once writes succeed again
+        self.skipped = 0  # questions not recorded since start-up
+        self.unreachable = False  # the store does not answer: rows are held, and tried again every RETRY_SECONDS
+        self._held: list[tuple] = []  # question rows waiting for an unreachable store (the writer's own)
+        self._queue: queue.Queue = queue.Queue(QUEUE_SIZE)
+        self._lock = threading.Lock()
+        self._unsaved: Loss | None = None  # losses not yet written into the log's own `losses` table
+        self._closed = False
+        self._thread = self._start_writer()
+
+    @property
+    def waiting(self) -> int:
+        """Questions held in memory until the store answers again."""
+        return len(self._held)
+
+    def record(self, answer: Answer, seconds: float, channel: str) -> str | None:
+        """Queue one asked question and wait for its commit (at most COMMIT_WAIT, and not
+        at all while the log is failing); returns its id (for feedback), or None if it
+        could not even be queued. Never raises: the answer matters more than its row."""
+        committed: Future = Future()
+        try:
+            question_id = uuid.uuid4().hex
+            row = (question_id, timestamp(), masked(printable(answer.question)), int(answer.answerable),
+                   json.dumps([c.passage_id for c in answer.citations]), round(seconds * 1000, 2), channel)
+            self._ensure_writer()
+            self._queue.put_nowait(("question", row, committed))
+        except queue.Full:
+            self._fail("the write queue is full", lost=1)
+            return None
+        except Exception as exc:  # a bug here must cost a log row, not a reader's answer
+            self._fail(f"could not queue a question: {type(exc).__name__}: {exc}", lost=1)
+            return None
+        if not self.last_error:
+            try:
+                committed.result(COMMIT_WAIT)
+            except TimeoutError:
+                pass  # still queued: written when the database answers, or counted as lost
+        return question_id
+
+    def feedback(self, feedback: Feedback, timeout: float = 3.0) -> bool | None:
+        """Attach a verdict (and comment) to a recorded question, replacing an earlier one.
+        True: saved; False: no such question; None: the database could not be written."""
+        done: Future = Future()
+        try:
+            self._ensure_writer()
+            self._queue.put_nowait(("feedback", (int(feedback.helpful), feedback.comment, timestamp(), feedback.question_id), done))
+            return done.result(timeout)
+        except (queue.Full, TimeoutError):
+            return None
+
+    def read(self, since: datetime | None = None) -> list[LoggedQuestion]:
+        """Recorded questions since `since`, oldest first. Raises QuestionLogUnreadable."""
+        return self.store.read(since)
+
+    def losses(self) -> list[Loss]:
+        """Questions lost and not yet dismissed by the owner: those recorded in the log,
+        then those since its last successful write. Raises QuestionLogUnreadable."""
+        return self.store.read_losses() + self.unsaved_losses()
+
+    def unsaved_losses(self) -> list[Loss]:
+        """Losses this process knows of and has not written into the log yet."""
+        with self._lock:
+            return [self._unsaved] if self._unsaved else []
+
+    def dismiss_losses(self, timeout: float = 3.0) -> bool:
+        """The owner has seen the losses: stop showing them. False if the log can't be written."""
+        with self._lock:
+            self._unsaved = None
+        done: Future = Future()
+        try:
+            self._ensure_writer()
+            self._queue.put_nowait(("dismiss", (timestamp(),), done))
+            return bool(done.result(timeout))
+        except (queue.Full, TimeoutError):
+            return False
+
+    def status(self) -> str:
+        """"ok", or UNREACHABLE while the store does not answer (for /healthz)."""
+        return UNREACHABLE if self.unreachable else "ok"
+
+    def health(self) -> dict:
+        """What /healthz says about the log: nothing while all is well."""
+        if not (self.last_error or self.skipped or self._held):
+            return {}
+        return {"question_log": {"problem": self.last_error, "waiting": self.waiting, "lost": self.skipped}}
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything queued so far is written, held or skipped (a held store is tried now)."""
+        done: Future = Future()
+        self._ensure_writer()
+        self._queue.put(("flush", None, done))
+        try:
+            done.result(timeout)
+            return True
+        except TimeoutError:
+            return False
+
+    def close(self) -> None:
+        """Write what is queued, then stop the writer (at server shutdown)."""
+        self._closed = True
+        if self._thread.is_alive():
+            self._queue.put(("stop", None, None))
+            self._thread.join(10)
+        self.store.close()
+
+    # -- the writer thread --------------------------------------------------------
+
+    def _start_writer(self) -> threading.Thread:
+        thread = threading.Thread(target=self._write_forever, name="question-log", daemon=True)
+        thread.start()
+        return thread
+
+    def _ensure_writer(self) -> None:
+        """Restart the writer if it died (it never should: see _write_forever)."""
+        if self._thread.is_alive() or self._closed:
+            return
+        with self._lock:
+            if not self._thread.is_alive():
+                log.error("question log %s: the writer thread had stopped; restarted it", self.store.name)
+                self._thread = self._start_writer()
+
+    def _write_forever(self) -> None:
+        ready = False  # schema checked (and legacy feedback imported) on the current connection
+        purged: float | None = None
+        retry_at = 0.0
+        batch: list = []  # the first round writes nothing: it creates or migrates the schema at start-up
+        try:
+            while True:
+                forced = any(kind in ("flush", "stop") for kind, _, _ in batch)
+                if self.unreachable and not forced and time.monotonic() < retry_at:
+                    self._hold(batch)  # no use trying before RETRY_SECONDS have passed
+                    results: list = [None] * len(batch)
+                else:
+                    try:
+                        if not ready:
+                            self.store.migrate()
+                            import_legacy(self.store, self.legacy_feedback)
+                            ready = True
+                        if purged is None or time.monotonic() - purged > PURGE_EVERY_SECONDS:
+                            self._purge()
+                            purged = time.monotonic()
+                        results = self._write(batch)
+                        self._recovered()
+                    except Exception as exc:  # noqa: BLE001 - whatever a batch does, the writer must live on
+                        ready = False
+                        self.store.reset()
+                        problem = self.store.describe(exc)
+                        if self.store.unreachable(exc):
+                            self.unreachable, retry_at = True, time.monotonic() + RETRY_SECONDS
+                            self._hold(batch, problem)
+                        else:  # it answered, with an error: holding these rows would not help
+                            self.unreachable = False
+                            held, self._held = self._held, []
+                            self._fail(problem, lost=_questions_in(batch) + len(held))
+                        results = [None] * len(batch)
+                _settle(batch, results)
+                if any(kind == "stop" for kind, _, _ in batch):
+                    if self._held:
+                        self._fail(f"stopped while the store was unreachable ({self.last_error})", lost=len(self._held))
+                    return
+                batch = self._next_batch(max(0.0, retry_at - time.monotonic()) if self.unreachable else PURGE_EVERY_SECONDS)
+        except BaseException as exc:  # noqa: BLE001 - counted and reported; the next caller restarts the writer
+            held, self._held = self._held, []
+            self._fail(f"the writer stopped: {type(exc).__name__}: {exc}", lost=_questions_in(batch) + len(held))
+            _settle(batch, [None] * len(batch))
+
+    def _next_batch(self, wait: float) -> list:
+        """Everything queued, up to BATCH_SIZE, waiting up to `wait` seconds for the first
+        item ([] after that, so the hourly purge and the retries still run)."""
+        try:
+            batch = [self._queue.get(timeout=wait)] if wait > 0 else [self._queue.get_nowait()]
+        except queue.Empty:
+            return []
+        while len(batch) < BATCH_SIZE:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _write(self, batch: list) -> list[bool | None]:
+        """One transaction for the held rows, the batch, and the losses not yet recorded;
+        feedback gets whether its question exists."""
+        with self._lock:
+            unsaved, self._unsaved = self._unsaved, None
+        questions = self._held + [payload for kind, payload, _ in batch if kind == "question"]
+        updates = [(kind, payload) for kind, payload, _ in batch if kind in ("feedback", "dismiss")]
+        if not (questions or updates or unsaved):
+            return [True] * len(batch)
+        try:
+            found = iter(self.store.write(questions, updates, unsaved))
+        except BaseException:
+            with self._lock:
+                self._unsaved = unsaved.plus(self._unsaved) if unsaved else self._unsaved
+            raise
+        self._held = []
+        return [next(found) if kind in ("feedback", "dismiss") else True for kind, _, _ in batch]
+
+    def _hold(self, batch: list, problem: str = "") -> None:
+        """Keep the batch's questions for when the store answers again, up to buffer_rows;
+        the rest is lost. Feedback and dismissals are answered "not saved" (the caller retries)."""
+        rows = [payload for kind, payload, _ in batch if kind == "question"]
+        room = max(0, self.buffer_rows - len(self._held))
+        self._held.extend(rows[:room])
+        overflow = len(rows) - min(room, len(rows))
+        if problem or overflow:
+            self._fail(problem or self.last_error, lost=overflow)
+
+    def _recovered(self) -> None:
+        if self.unreachable:
+            log.warning("question log %s: reachable again; the questions held meanwhile are written", self.store.name)
+        self.unreachable = False
+        self.last_error = ""
+
+    def _purge(self) -> None:
+        cutoff = timestamp(datetime.now(timezone.utc) - timedelta(days=self.retention_days))
+        removed = self.store.purge(cutoff)
+        if removed:
+            log.info("question log: removed %d questions older than %d days", removed, self.retention_days)
+
+    def _fail(self, problem: str, lost: int = 0) -> None:
+        """Log a problem once (not once per question) and count the questions it lost."""
+        with self._lock:
+            self.skipped += lost
+            if lost:
+                now = timestamp()
+                self._unsaved = (self._unsaved or Loss(now, now, 0, problem)).plus(Loss(now, now, lost, problem))
+            if problem != self.last_error:
+                if self.unreachable:
+                    log.error("question log %s: %s; questions wait in memory (up to %d) until it answers",
+                              self.store.name, problem, self.buffer_rows)
+                else:
+                    log.error("question log %s: %s; questions are not recorded until this is fixed", self.store.name, problem)
+            self.last_error = problem
+
+
+def _questions_in(batch: list) -> int:
+    return sum(kind == "question" for kind, _, _ in batch)
+
+
+def _settle(batch: list, results: list) -> None:
+    """Tell whoever waits on an item of the batch how it went (None: not written)."""
+    for (_, _, done), result in zip(batch, results):
+        if done is not None and not done.done():
+            done.set_result(result)
+
+
+class NoLog:
+    """Stands in for QuestionLog when ASSISTANT_LOG_QUESTIONS=0: records nothing, and
+    reads what an earlier run recorded at `location` (if given)."""
+
+    enabled = False
+    last_error = ""
+    skipped = 0
+    waiting = 0
+
+    def __init__(self, location: str | Path | None = None):
+        self.location = location
+
+    def read(self, since: datetime | None = None) -> list[LoggedQuestion]:
+        return read(self.location, since) if self.location else []
+
+    def losses(self) -> list[Loss]:
+        return []
+
+    def unsaved_losses(self) -> list[Loss]:
+        return []
+
+    def dismiss_losses(self, timeout: float = 3.0) -> bool:
+        return True
+
+    def status(self) -> str:
+        return "ok"
+
+    def health(self) -> dict:
+        return {}
+
+    def record(self, answer: Answer, seconds: float, channel: str) -> None:
+        return None
+
+    def feedback(self, feedback: Feedback, timeout: float = 3.0) -> None:
+        return None
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+def open_log(settings) -> QuestionLog | NoLog:
+    if not settings.log_questions:
+        return NoLog(settings.question_log_url)
+    return QuestionLog(settings.question_log_url, settings.retention_days, settings.data_dir / "feedback.jsonl",
+                       settings.log_buffer_rows)
+
+
+def read(location: str | Path, since: datetime | None = None) -> list[LoggedQuestion]:
+    """Recorded questions asked since `since` (all when None), oldest first, from a file
+    path or a URL; [] when nothing was ever recorded. Never creates a database."""
+    store = open_store(location)
+    try:
+        return store.read(since)
+    finally:
+        store.close()
+
+
+def read_losses(location: str | Path) -> list[Loss]:
+    """Losses recorded in the log and not dismissed, oldest first; [] without a log."""
+    store = open_store(location)
+    try:
+        return store.read_losses()
+    finally:
+        store.close()

@@ -113,6 +113,22 @@ def test_every_page_has_a_csp_a_referrer_policy_and_a_permissions_policy(server,
     assert "camera=()" in response.headers["permissions-policy"]
 
 
+@pytest.mark.parametrize("path", ["/healthz", "/widget.js", "/embed", "/chat.js", "/api/examples", "/",
+                                  "/articles/facial-expression-muscles-and-wrinkles", "/docs", "/openapi.json"])
+def test_head_answers_like_get_without_the_body(server, path):
+    """Uptime monitors ask with HEAD: the same status and headers as GET, and no body."""
+    got, head = httpx.get(server.base + path), httpx.head(server.base + path)
+    assert (head.status_code, got.status_code) == (200, 200)
+    assert head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert head.headers.get("content-security-policy") == got.headers.get("content-security-policy")
+
+
+def test_head_is_refused_where_get_is(server):
+    for path in ("/api/feedback", "/no-such-page", "/gradio_api/upload"):
+        assert httpx.head(server.base + path).status_code == httpx.get(server.base + path).status_code != 200
+
+
 def test_the_api_docs_load_nothing_from_another_site(server):
     page = httpx.get(f"{server.base}/docs").text
     sources = re.findall(r'(?:src|href)="([^"]+)"', page)

@@ -67,20 +67,24 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--replica", action="store_true", default=None,
                        help="never build: serve the index that `assistant build` or `watch` writes, and follow "
                             "its manifest (env ASSISTANT_REPLICA=1)")
+    serve.add_argument("--allow-origin", action="append", metavar="URL", dest="allow_origin",
+                       help="a site whose pages may embed the widget, e.g. https://blog.example (repeatable; "
+                            "env ASSISTANT_ALLOWED_ORIGINS, comma-separated; default none but this server)")
     serve.add_argument("--host", help="env ASSISTANT_HOST; default 127.0.0.1")
     serve.add_argument("--port", type=int, help="env ASSISTANT_PORT; default 7860")
     return parser
 
 
 def _settings(args):
-    from assistant.settings import Settings
+    from assistant.settings import Settings, origins
 
     db = getattr(args, "db", None)  # a URL, or a file that stands for sqlite:///FILE
     return Settings.from_env(corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index", None),
                              db_path=Path(db) if db and "://" not in db else None,
                              database_url=(db if "://" in db else "") if db else None, host=getattr(args, "host", None),
                              port=getattr(args, "port", None), watch_corpus=getattr(args, "watch", None),
-                             replica=getattr(args, "replica", None))
+                             replica=getattr(args, "replica", None),
+                             allowed_origins=origins(getattr(args, "allow_origin", None) or []) or None)
 
 
 def _report(report, as_json: bool) -> str:

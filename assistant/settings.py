@@ -60,7 +60,7 @@ class Settings:
             "model": env.get("ASSISTANT_MODEL") or None,
             "host": env.get("ASSISTANT_HOST") or None,
             "port": int(env["ASSISTANT_PORT"]) if env.get("ASSISTANT_PORT", "").isdigit() else None,
-            "allowed_origins": _origins(env.get("ASSISTANT_ALLOWED_ORIGINS", "")) or None,
+            "allowed_origins": origins(env.get("ASSISTANT_ALLOWED_ORIGINS", "").split(",")) or None,
             "rate_limit": env.get("ASSISTANT_RATE_LIMIT") or None,
             "feedback_rate_limit": env.get("ASSISTANT_FEEDBACK_RATE_LIMIT") or None,
             "login_rate_limit": env.get("ASSISTANT_LOGIN_RATE_LIMIT") or None,
@@ -111,6 +111,6 @@ def _listed(raw: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
 
 
-def _origins(raw: str) -> tuple[str, ...]:
-    """"https://blog.example, http://localhost:8000/" -> normalised origins (no slash)."""
-    return tuple(dict.fromkeys(o.strip().rstrip("/") for o in raw.split(",") if o.strip()))
+def origins(given: list[str]) -> tuple[str, ...]:
+    """["https://blog.example", " http://localhost:8000/"] -> normalised origins (no slash, no blanks)."""
+    return tuple(dict.fromkeys(o.strip().rstrip("/") for o in given if o.strip()))

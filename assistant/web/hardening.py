@@ -28,7 +28,8 @@ def check_limits(settings: Settings) -> None:
 
 def harden(app, settings: Settings, logins=None, pages: dict | None = None, counters=None):
     """Wrap the app; the last added runs first. From the outside in: the trusted
-    proxies' client address, HEAD answered as GET without the body, CORS (so errors carry it too), security headers, the
+    proxies' client address, HEAD answered as GET without the body, refused origins
+    said to the owner, CORS (so errors carry it too), security headers, the
     500 net, the owner's login, Gradio's unused routes shut, rate limits, the body cap
     and JSON check, and events that name one of the `pages`' (mount -> Blocks) handlers.
     Every limit counts in `counters` (made from settings.rate_limit_storage when not given)."""
@@ -41,6 +42,7 @@ def harden(app, settings: Settings, logins=None, pages: dict | None = None, coun
     from assistant.http.gradio_routes import GradioEvents, GradioRoutes
     from assistant.http.head_requests import HeadAsGet
     from assistant.http.headers import SecurityHeaders
+    from assistant.http.origins import RefusedOrigins
     from assistant.http.owner_login import Logins, OwnerOnly
     from assistant.http.rate_limits import FEEDBACK_PREFIXES, RateLimit
     from assistant.http.request_body import RequestBody
@@ -61,6 +63,7 @@ def harden(app, settings: Settings, logins=None, pages: dict | None = None, coun
     app.add_middleware(SecurityHeaders, allowed_origins=settings.allowed_origins)
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins), allow_methods=["GET", "POST"],
                        allow_headers=["content-type"], expose_headers=["retry-after"], max_age=600)
+    app.add_middleware(RefusedOrigins, allowed=settings.allowed_origins)  # outside CORS: preflights too
     app.add_middleware(HeadAsGet)  # outside the rest: every check sees the GET it stands for
     proxies.trust(app, settings.trusted_proxies)
     return app

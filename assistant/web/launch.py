@@ -85,6 +85,9 @@ def serve(settings: Settings | None = None) -> None:
     live = open_live(settings)
     app = create_app(settings, live, pages_later=True)  # the model is loaded when this returns
     late = app.state.late_pages
+    if not settings.allowed_origins:  # the widget's most common surprise, said before it happens
+        print("the widget works only on this server's own pages: to embed it in your blog, start with "
+              "--allow-origin https://your.blog (or set ASSISTANT_ALLOWED_ORIGINS)", flush=True)
     shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host
     url = f"http://{shown_host}:{settings.port}"
     line = f"serving on {url} (open-files limit {open_files}, up to {limits.max_connections} connections)"

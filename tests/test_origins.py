@@ -42,7 +42,7 @@ def test_a_refused_site_is_named_once_with_the_setting_that_allows_it(server):
     assert len(said) == 2 and OTHER in said[0] and f"--allow-origin {OTHER}" in said[0] and FENCE in said[1]
 
 
-def test_allow_origin_flags_let_those_sites_call_the_api():
+def test_allow_origin_flags_become_the_allowed_origins_normalised():
     code = ("from assistant.cli import _parser, _settings; import sys; "
             "print(_settings(_parser().parse_args(sys.argv[1:])).allowed_origins)")
     done = subprocess.run([sys.executable, "-c", code, "serve", "--allow-origin", f"{BLOG}/", "--allow-origin", OTHER],

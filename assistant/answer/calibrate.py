@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.answer import compose as answer
+from assistant.answer import compose
 
 PROBES = Path(__file__).parent.parent / "data" / "probes.txt"
 # Measured with the bundled bank: the probes' median evidence is 0.07 on the bundled
@@ -31,7 +31,7 @@ def probes() -> tuple[str, ...]:
 
 
 def threshold(median_probe_evidence: float) -> float:
-    return float(min(CAP, max(answer.EVIDENCE_NEEDED, median_probe_evidence + MARGIN)))
+    return float(min(CAP, max(compose.EVIDENCE_NEEDED, median_probe_evidence + MARGIN)))
 
 
 def probe_evidence(retriever, embedder, paragraph_of) -> float:
@@ -44,5 +44,5 @@ def probe_evidence(retriever, embedder, paragraph_of) -> float:
     scores = []
     for question, vector in zip(questions, vectors):
         ranking = retriever.rank(question, vector)
-        scores.append(answer.evidence(question, paragraph_of(ranking.hits[0])) if ranking.hits else 0.0)
+        scores.append(compose.evidence(question, paragraph_of(ranking.hits[0])) if ranking.hits else 0.0)
     return float(np.median(scores))

@@ -11,7 +11,7 @@ from functools import cached_property
 
 from assistant.answer import calibrate
 from assistant.answer import compose as composer
-from assistant.answer import conversation as followup
+from assistant.answer import conversation
 from assistant.answer.fragments import Linker, linker_for
 from assistant.engine import build as index_build
 from assistant.errors import InvalidQuestion
@@ -101,15 +101,15 @@ class Assistant:
         article's page (the first match of a naive one can be an earlier sentence)."""
         return linker_for(self.index)
 
-    def _from_topic(self, ranking: Ranking, topic: followup.Topic) -> bool:
+    def _from_topic(self, ranking: Ranking, topic: conversation.Topic) -> bool:
         """The ranking's first paragraph is under the topic's heading, in its article."""
         first = self.index.passages[ranking.hits[0].rows[0]] if ranking.hits else None
         return bool(first) and first.doc_slug == topic.doc_slug and _heading(first) == topic.label
 
-    def _topic(self, history) -> followup.Topic | None:
+    def _topic(self, history) -> conversation.Topic | None:
         """What the conversation is about: the paragraph the last answer quoted (or, when
         the client sent only the reader's questions, the best match of the last one)."""
-        question, answer_text = followup.last_exchange(history)
+        question, answer_text = conversation.last_exchange(history)
         if not question:  # the common case: no conversation yet
             return None
         try:
@@ -117,16 +117,16 @@ class Assistant:
         except InvalidQuestion:  # an empty or over-long earlier turn: no topic, never an error now
             return None
         if answer_text:
-            rows = self.retriever.quoted_paragraph(followup.quoted_sentences(answer_text)[:QUOTES_READ])
+            rows = self.retriever.quoted_paragraph(conversation.quoted_sentences(answer_text)[:QUOTES_READ])
         else:
             ranking = self.retriever.rank(question, self._encode_queries([question])[0])
             rows = ranking.hits[0].rows if ranking.hits and self._answerable(question, ranking) else ()
         if not rows:
             return None
         first = self.index.passages[rows[0]]
-        return followup.Topic(_heading(first), question, rows, first.doc_slug)
+        return conversation.Topic(_heading(first), question, rows, first.doc_slug)
 
-    def _resolve(self, question: str, alone: Ranking, topic: followup.Topic, in_context: Ranking) -> tuple[Ranking, str]:
+    def _resolve(self, question: str, alone: Ranking, topic: conversation.Topic, in_context: Ranking) -> tuple[Ranking, str]:
         """The ranking to answer from, and the topic's label when the question was read as
         a follow-up. A question that leans on what came before (points back, opens as a
         continuation, or leaves out its subject) is one when it is answerable in context:
@@ -138,10 +138,10 @@ class Assistant:
         if not in_context.hits:
             return alone, ""
         top = self._paragraph(in_context.hits[0])
-        needed = self.evidence_needed - (POINTING_ALLOWANCE if followup.points_back(question) else 0.0)
+        needed = self.evidence_needed - (POINTING_ALLOWANCE if conversation.points_back(question) else 0.0)
         if not composer.is_answerable(question, top, needed, topic.label):
             return alone, ""
-        if followup.leans_on_context(question):
+        if conversation.leans_on_context(question):
             return blend(in_context, alone, OWN_WORDS_WEIGHT), topic.label
         if composer.coverage(question, composer.mentions(top)) >= OWN_WORDS_COVERED and not self._answerable(question, alone):
             return in_context, topic.label
@@ -159,7 +159,7 @@ class Assistant:
             return composer.refusal(question, self.topics, query)
         if is_about_whole_article(question) and ranking.hits:
             ranking = self._conclusion_first(ranking)
-        elif not self._answerable(question, ranking, about, allowance=POINTING_ALLOWANCE if about and followup.points_back(question) else 0.0):
+        elif not self._answerable(question, ranking, about, allowance=POINTING_ALLOWANCE if about and conversation.points_back(question) else 0.0):
             cited = [self._paragraph(hit) for hit in ranking.hits[: self.settings.top_k]]
             return composer.refusal(question, self.topics, query, composer.not_covered(question, cited, self.retriever.vocabulary))
         top = [self._paragraph(hit) for hit in ranking.hits[: self.settings.top_k]]

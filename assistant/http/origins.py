@@ -18,7 +18,9 @@ class RefusedOrigins:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
-            self.note(dict(scope.get("headers") or ()))
+            # most requests carry no Origin: look for it before building anything
+            if any(name == b"origin" for name, _ in scope.get("headers") or ()):
+                self.note(dict(scope["headers"]))
         return await self.app(scope, receive, send)
 
     def note(self, headers: dict) -> None:

@@ -14,14 +14,30 @@ from pathlib import Path
 from assistant.errors import AssistantError, InvalidArgument, InvalidQuestion
 
 
+def _home(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--home", type=Path, help="the folder holding assistant.toml, corpus/, index/ and data/ "
+                        "(env ASSISTANT_HOME; default: the current folder)")
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--corpus", type=Path, help="article folder (env ASSISTANT_CORPUS_DIR; default ./corpus)")
-    parser.add_argument("--index", type=Path, help="index folder (env ASSISTANT_INDEX_DIR; default ./index)")
+    _home(parser)
+    parser.add_argument("--corpus", type=Path, help="the posts' folder (env ASSISTANT_CORPUS_DIR; assistant.toml "
+                        "corpus_dir; default HOME/corpus)")
+    parser.add_argument("--index", type=Path, help="index folder (env ASSISTANT_INDEX_DIR; assistant.toml index_dir; "
+                        "default HOME/index)")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assistant", description="Ask a blog article questions; get its own words back, with citations.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = commands.add_parser("init", help="write a commented assistant.toml into the home folder")
+    _home(init)
+    init.add_argument("--corpus", help="the posts' folder, relative to the home (default corpus)")
+    init.add_argument("--title", help="the chat's title (default: Ask this article / Ask this blog)")
+
+    paths = commands.add_parser("paths", help="where the home, settings, posts, index, question log and model cache are")
+    _common(paths)
 
     build = commands.add_parser("build", help="build or update the index from the corpus")
     _common(build)
@@ -39,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file", type=Path, help="JSONL with q and gold or out_of_scope (asked of the corpus), "
                           "or a collection folder (articles/ + questions.jsonl, asked one article at a time and as one blog)")
     evaluate.add_argument("--json", action="store_true")
-    evaluate.add_argument("--work", type=Path, help="where a collection's indexes are built (default ./data/eval)")
+    evaluate.add_argument("--work", type=Path, help="where a collection's indexes are built (default HOME/data/eval)")
     evaluate.add_argument("--misses", action="store_true", help="list every miss, not only the figures")
 
     ingest = commands.add_parser("ingest", help="pull a blog's posts (feed, sitemap, home page or saved .html) into the corpus, then update the index")
@@ -57,8 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     insights.add_argument("--days", type=int, default=30, help="look back this many days (default 30)")
     insights.add_argument("--top", type=int, default=20, help="how many question groups to list (default 20)")
     insights.add_argument("--db", help="the question log: a SQLite file or a sqlite:/// or postgresql:// URL "
-                          "(env ASSISTANT_DATABASE_URL or ASSISTANT_DB; default ./data/questions.db)")
+                          "(env ASSISTANT_DATABASE_URL or ASSISTANT_DB; default HOME/data/questions.db)")
     insights.add_argument("--json", action="store_true", help="print one JSON object")
+    _home(insights)
 
     serve = commands.add_parser("serve", help="the chat UI and API on http://HOST:PORT")
     _common(serve)
@@ -79,7 +96,7 @@ def _settings(args):
     from assistant.settings import Settings, origins
 
     db = getattr(args, "db", None)  # a URL, or a file that stands for sqlite:///FILE
-    return Settings.from_env(corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index", None),
+    return Settings.from_env(home=getattr(args, "home", None), corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index", None),
                              db_path=Path(db) if db and "://" not in db else None,
                              database_url=(db if "://" in db else "") if db else None, host=getattr(args, "host", None),
                              port=getattr(args, "port", None), watch_corpus=getattr(args, "watch", None),
@@ -273,6 +290,39 @@ def _insights(args) -> int:
     return 0
 
 
+def _init(args) -> int:
+    from assistant.config import template
+    from assistant.settings import CONFIG_NAME, Settings, home_folder
+
+    home = home_folder(args.home)
+    target = home / CONFIG_NAME
+    if target.exists():
+        raise InvalidArgument(f"{target} already exists: edit it, or move it away to start again")
+    home.mkdir(parents=True, exist_ok=True)
+    with open(target, "x", encoding="utf-8") as out:  # never over a file written meanwhile
+        out.write(template(corpus_dir=args.corpus, site_title=args.title))
+    corpus = Settings.from_env(home=home).corpus_dir  # --corpus is relative to the home here
+    corpus.mkdir(parents=True, exist_ok=True)
+    print(f"wrote {target}\nnext: put your posts (Markdown, HTML or text) in {corpus}, "
+          "then run `assistant build` and `assistant serve` here")
+    return 0
+
+
+def _paths(args) -> int:
+    from assistant.model.export import cache_dir
+    from assistant.settings import CONFIG_NAME, safe_url
+
+    settings = _settings(args)
+    rows = [("home", settings.home),
+            ("settings", settings.config_file or f"{settings.home / CONFIG_NAME} (none: defaults)"),
+            ("corpus", settings.corpus_dir), ("index", settings.index_dir), ("data", settings.data_dir),
+            ("question log", safe_url(settings.question_log_url).removeprefix("sqlite:///")),
+            ("model cache", cache_dir())]
+    for name, value in rows:
+        print(f"{name:<13} {value}")
+    return 0
+
+
 def _serve(args) -> int:
     from assistant.web.launch import serve
 
@@ -285,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         stream.reconfigure(errors="replace")
     handler = {"build": _build, "ask": _ask, "eval": _eval, "ingest": _ingest, "watch": _watch, "insights": _insights,
-               "serve": _serve}[args.command]
+               "serve": _serve, "init": _init, "paths": _paths}[args.command]
     try:
         return handler(args)
     except AssistantError as exc:
@@ -293,6 +343,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # a folder that can't be written: name it, in one line
+        if os.environ.get("ASSISTANT_DEBUG"):
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # the last line of defence: a user never sees a traceback
         if os.environ.get("ASSISTANT_DEBUG"):
             raise

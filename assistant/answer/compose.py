@@ -153,11 +153,12 @@ def is_injection(question: str) -> bool:
     return bool(_INJECTION.search(question))
 
 
-def refusal(question: str, topics: list[str], query: str = "", missing: tuple[str, ...] = ()) -> Answer:
-    """No citations: what the article doesn't cover (naming the key terms it never
-    mentions, when there are any) and what it does."""
+def refusal(question: str, topics: list[str], query: str = "", missing: tuple[str, ...] = (),
+            subject: str = "article") -> Answer:
+    """No citations: what the article (or, over several, the blog: `subject`) doesn't
+    cover, naming the key terms it never mentions when there are any, and what it does."""
     missing = tuple(w for w in missing if zipf(w) > 0)  # never echo gibberish or a foreign script back
-    first = f"The article doesn't mention {_listed(missing)}." if missing else "The article doesn't cover that."
+    first = f"The {subject} doesn't mention {_listed(missing)}." if missing else f"The {subject} doesn't cover that."
     text = f"{first} It covers: {'; '.join(topics)}." if topics else first
     return Answer(question=question, answerable=False, text=text, citations=(), query=query or question,
                   not_covered=missing)
@@ -214,7 +215,7 @@ def lead_span(paragraph: Paragraph, query_vector: np.ndarray, question: str) -> 
 
 
 def compose(question: str, query: str, paragraphs: Sequence[Paragraph], query_vector: np.ndarray,
-            missing: tuple[str, ...] = ()) -> Answer:
+            missing: tuple[str, ...] = (), subject: str = "article") -> Answer:
     """The answer text (the lead sentences, marked [n]) and the numbered citations; only
     the citations the text quotes are marked `quoted`."""
     leads = [lead_span(p, query_vector, question) for p in paragraphs]
@@ -229,7 +230,7 @@ def compose(question: str, query: str, paragraphs: Sequence[Paragraph], query_ve
                                   round(paragraph.hit.score, 4), paragraph.hit.passage.id, (a, b), (n - 1) in quoted))
     body = " ".join(f"{c.sentence} [{c.n}]" for c in citations if c.quoted)
     if missing:
-        body = f"The article doesn't mention {_listed(missing)}. The closest it comes: {body}"
+        body = f"The {subject} doesn't mention {_listed(missing)}. The closest it comes: {body}"
     return Answer(question=question, answerable=True, text=body, citations=tuple(citations), query=query,
                   not_covered=missing)
 

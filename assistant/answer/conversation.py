@@ -21,7 +21,7 @@ _REFERENCES = frozenset(
 )
 _POSSESSIVES = frozenset({"its", "his", "her", "their", "theirs"})
 _MARKER = re.compile(r"\s*\[\d+\]")
-_NOT_MENTIONED = re.compile(r"^The article doesn't mention [^.]*\. The closest it comes: ")
+_NOT_MENTIONED = re.compile(r"^The (?:article|blog) doesn't mention [^.]*\. The closest it comes: ")
 ELLIPSIS_WORDS = 3  # "how many?", "which ingredients?": too few words to stand alone
 
 
@@ -69,7 +69,7 @@ def quoted_sentences(answer_text: str) -> list[str]:
     text = answer_text.split("\n\n", 1)[0]  # the chat's Markdown: the answer, then its citations
     text = re.sub(r"\\(.)", r"\1", text)
     text = _NOT_MENTIONED.sub("", text)
-    if text.startswith("The article doesn't cover that"):
+    if text.startswith(("The article doesn't cover that", "The blog doesn't cover that")):
         return []
     return [part.strip() for part in _MARKER.split(text) if part.strip()]
 

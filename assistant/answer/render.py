@@ -10,6 +10,8 @@ import textwrap
 
 from assistant.records import Answer, Citation
 
+RELATED_LABEL = "Related passages (not quoted)"
+
 
 def as_json(answer: Answer) -> dict:
     return {
@@ -37,11 +39,15 @@ def as_json(answer: Answer) -> dict:
 
 
 def as_text(answer: Answer, width: int = 88) -> str:
-    """A terminal rendering: the answer, then each citation with its quote in »…«."""
+    """A terminal rendering: the answer, then each source it quotes with the quote in
+    »…«, then the related passages under their own heading, unmarked."""
     lines = ([f"(about {answer.about})"] if answer.about else []) + [textwrap.fill(answer.text, width)]
-    for c in answer.citations:
-        a, b = c.highlight
-        marked = f"{c.text[:a]}»{c.text[a:b]}«{c.text[b:]}"
+    related = [c for c in answer.citations if not c.quoted]
+    for c in [c for c in answer.citations if c.quoted] + related:
+        if related and c is related[0]:
+            lines += ["", f"{RELATED_LABEL}:"]
+        a, b = c.highlight if c.quoted else (0, 0)
+        marked = f"{c.text[:a]}»{c.text[a:b]}«{c.text[b:]}" if b > a else c.text
         lines += ["", f"[{c.n}] {c.doc_title} › {c.section}" if c.section else f"[{c.n}] {c.doc_title}"]
         lines += [textwrap.indent(textwrap.fill(marked, width - 4), "    "), f"    {c.url}"]
     return "\n".join(lines)
@@ -102,7 +108,6 @@ def _linked_markers(text: str, citations: tuple[Citation, ...]) -> str:
     return "".join(parts) + escape_markdown(text[at:])
 
 
-RELATED_LABEL = "Related in the article"
 
 
 def as_markdown(answer: Answer) -> str:

@@ -40,9 +40,17 @@ class Outline:
     def examples(self, count: int = 3) -> list[str]:
         """The shortest (most specific: "Sun Protection", "Dynamic Wrinkles") headings as
         questions, in article order."""
+        return [as_question(label) for label in self._shortest(count)]
+
+    def topics(self, count: int = 3) -> list[str]:
+        """The same headings as topics for a hint: "sun protection" ("UV" stays)."""
+        return [" ".join(w if w.isupper() else w.lower() for w in (_LEAD_IN.sub("", label).split() or label.split()))
+                .rstrip("?") for label in self._shortest(count)]
+
+    def _shortest(self, count: int) -> list[str]:
         labels = list(dict.fromkeys(s[-1] for sections in self.sections.values() for s in sections if s[-1] not in SKIPPED))
         shortest = set(sorted(labels, key=len)[:count])
-        return [as_question(label) for label in labels if label in shortest]
+        return [label for label in labels if label in shortest]
 
     def labels(self, answer: Answer) -> list[str]:
         """The section labels an answer quotes (what the reader has now read about)."""

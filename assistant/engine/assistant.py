@@ -68,6 +68,11 @@ class Assistant:
         skip = {"Introduction", "Conclusion"}
         return [s for s in dict.fromkeys(p.section[0] for p in passages if p.section) if s not in skip][:TOPICS_SHOWN]
 
+    @cached_property
+    def subject(self) -> str:
+        """What an answer calls the corpus: "article" (one) or "blog" (several)."""
+        return "blog" if len({p.doc_slug for p in self.index.passages}) > 1 else "article"
+
     def ask(self, question: str, history: Sequence | None = None) -> Answer:
         """Answer one question; `history` is the conversation so far (any common shape)."""
         return self.ask_batch([question], [history])[0]
@@ -156,18 +161,19 @@ class Assistant:
     def _answer(self, question: str, query: str, ranking: Ranking, question_vector, about: str = "") -> Answer:
         """Refuse, or compose from the ranking; sentences are picked by the reader's own words."""
         if composer.is_injection(question):
-            return composer.refusal(question, self.topics, query)
+            return composer.refusal(question, self.topics, query, subject=self.subject)
         if is_about_whole_article(question) and ranking.hits:
             ranking = self._conclusion_first(ranking)
         elif not self._answerable(question, ranking, about, allowance=POINTING_ALLOWANCE if about and conversation.points_back(question) else 0.0):
             cited = [self._paragraph(hit) for hit in ranking.hits[: self.settings.top_k]]
-            return composer.refusal(question, self.topics, query, composer.not_covered(question, cited, self.retriever.vocabulary))
+            return composer.refusal(question, self.topics, query, composer.not_covered(question, cited, self.retriever.vocabulary),
+                                  self.subject)
         top = [self._paragraph(hit) for hit in ranking.hits[: self.settings.top_k]]
         missing = () if is_about_whole_article(question) else composer.not_covered(question, top, self.retriever.vocabulary)
         if any(zipf(w) < RARE_NAME_ZIPF for w in names(question) & set(missing)):
             # "When is Brasilia's rainy season?": a named subject the corpus never names
-            return composer.refusal(question, self.topics, query, missing)
-        return composer.compose(question, query, top, question_vector, missing)
+            return composer.refusal(question, self.topics, query, missing, self.subject)
+        return composer.compose(question, query, top, question_vector, missing, self.subject)
 
     def _answerable(self, text: str, ranking: Ranking, topic: str = "", allowance: float = 0.0) -> bool:
         top = self._paragraph(ranking.hits[0]) if ranking.hits else None

@@ -15,7 +15,8 @@
   if (!script) return;
   var base = new URL(script.src, location.href).origin;
   var data = script.dataset;
-  var title = data.title || "Ask this article";
+  var SITE = {}; // the owner's texts (title, placeholder, note): filled in by the server that sends this file
+  var title = data.title || SITE.title || "Ask this article";
   var inline = data.mode === "inline";
   var HISTORY = 6;
   var KEPT = 20; // answered turns kept in sessionStorage
@@ -115,14 +116,14 @@
     var close = el("button", { class: "close", type: "button", "aria-label": "Close" }, ["\u00d7"]);
     var renew = el("button", { class: "new", type: "button", "aria-label": "New conversation", title: "New conversation" }, ["New"]);
     var log = el("div", { class: "log", "aria-live": "polite" });
-    var input = el("textarea", { rows: "1", placeholder: data.placeholder || "Ask about this article\u2026", "aria-label": "Your question" });
+    var input = el("textarea", { rows: "1", placeholder: data.placeholder || SITE.placeholder || "Ask a question\u2026", "aria-label": "Your question" });
     var send = el("button", { class: "send", type: "submit" }, ["Send"]);
     var form = el("form", { class: "form" }, [input, send]);
     var panel = el("div", { class: "panel", id: "aa-panel", role: "dialog", "aria-label": title }, [
       // inline on a page of its own (/embed), the title is the page's one h1
       el("div", { class: "bar" }, inline ? [el(document.querySelector("h1") ? "h2" : "h1", {}, [title]), renew] : [el("h2", {}, [title]), renew, close]),
       log, form,
-      el("p", { class: "foot" }, ["Answers quote the article; not medical advice."]),
+      el("p", { class: "foot" }, [SITE.note || "Answers quote the article word for word."]),
     ]);
     var fresh = el("span", { class: "fresh" });
     panel.lastChild.appendChild(fresh);

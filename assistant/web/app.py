@@ -9,7 +9,6 @@ import atexit
 from functools import partial
 
 from assistant.settings import Settings
-from assistant.web.chat import NOTE
 
 
 def create_app(settings: Settings | None = None, live=None, pages_later: bool = False):
@@ -44,12 +43,12 @@ def create_app(settings: Settings | None = None, live=None, pages_later: bool = 
     if settings.watch_corpus:
         live.follow_corpus()
     # /docs from the Swagger UI files installed with fastapi-offline, never a CDN
-    app = FastAPIOffline(title="Article assistant", summary=NOTE, redoc_url=None)
+    app = FastAPIOffline(title="Article assistant", summary="Answers quote the articles word for word, with numbered sources.", redoc_url=None)
     install_error_handlers(app)
     counters = Counters(settings.rate_limit_storage)  # every limit below counts here (shared by replicas on Redis)
     logins = Logins(settings.login_rate_limit, counters)  # wrong admin tokens: shared by /insights and /api/reindex
     for routes in (ask.router(settings, live, questions), feedback.router(questions), admin.router(settings, live, logins),
-                   health.router(live, questions, counters), pages.router(live), widget.router(live)):
+                   health.router(live, questions, counters), pages.router(live), widget.router(live, settings)):
         app.include_router(routes)  # all before Gradio's catch-all mount at "/"
     mounted: dict = {}  # mount -> Blocks, once mounted (harden's GradioEvents reads it)
     mount = partial(mount_pages, settings=settings, live=live, questions=questions, counters=counters, pages=mounted)

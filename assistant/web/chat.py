@@ -24,8 +24,8 @@ from assistant.http.rate_limits import Budget, too_many
 from assistant.questionlog.feedback import Feedback
 from assistant.settings import Settings
 from assistant.text.cleaning import readable
+from assistant.web.site_texts import site_texts
 
-NOTE = "Answers quote the article word for word, with numbered sources. They are not medical advice."
 CHAT_MEMORY = 6  # messages of a chat kept for follow-ups: the topic comes from the last answer
 CONTEXT_CHARS = 6000  # and at most this many characters of them
 CHAT_SHOWN = 100  # messages a chat page keeps
@@ -133,15 +133,16 @@ def chat_ui(live, settings: Settings, questions, counters=None):
 
     ask_typed, ask_picked, reset, on_like = _handlers(live, settings, questions, counters)
     outline = outline_for(live.current.index)
-    with gr.Blocks(title="Ask this article", fill_height=True, delete_cache=(SESSION_SECONDS, SESSION_SECONDS)) as demo:
-        gr.Markdown(f"# Ask this article\n{NOTE}")
+    texts = site_texts(settings, live.current.index)
+    with gr.Blocks(title=texts.title, fill_height=True, delete_cache=(SESSION_SECONDS, SESSION_SECONDS)) as demo:
+        gr.Markdown(f"# {escape_markdown(texts.title)}\n{escape_markdown(texts.note)}")
         fresh = gr.Markdown(freshness(live.current), elem_id="freshness")
         chatbot = gr.Chatbot(label="Article assistant", sanitize_html=True, render_markdown=True, height="62vh",
                              min_height=300, feedback_options=("Like", "Dislike"), elem_id="chat", autoscroll=False,
                              buttons=["copy"], examples=[{"text": q} for q in outline.examples(3)])
         notice = gr.Markdown("", elem_id="notice")  # not gr.HTML: it renders by eval, which the CSP forbids
         with gr.Row(equal_height=True):
-            box = gr.Textbox(placeholder="Ask about wrinkles, collagen, sun protection…", show_label=False,
+            box = gr.Textbox(placeholder=texts.placeholder, show_label=False,
                              max_length=settings.max_question_chars, scale=5, autofocus=True, elem_id="question")
             send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
         new = gr.Button("New conversation", size="sm", elem_id="new-conversation")

@@ -6,23 +6,31 @@ JSON API's. CORS and frame-ancestors are set by the hardening (web/hardening.py)
 from __future__ import annotations
 
 import gzip
+from html import escape
 from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from assistant.answer.suggest import outline_for
+from assistant.web.site_texts import site_texts
 
 STATIC_DIR = Path(__file__).parent.parent.parent / "static"
 
 
-def router(live) -> APIRouter:
+SITE_SLOT = "var SITE = {};"
+
+
+def router(live, settings) -> APIRouter:
     """GET /widget.js, GET /embed and GET /api/examples, over `live` (the served LiveAssistant)."""
     routes = APIRouter()
-    # Read (and compressed) once: the files ship inside the package and never change while serving.
-    script = (STATIC_DIR / "widget.js").read_bytes()
+    # Read (and compressed) once: the files ship inside the package and never change while
+    # serving; the owner's texts (settings and the index at start-up) are written into the script.
+    texts = site_texts(settings, live.current.index)
+    source = (STATIC_DIR / "widget.js").read_text(encoding="utf-8")
+    script = source.replace(SITE_SLOT, f"var SITE = {texts.as_script()};", 1).encode()
     packed = gzip.compress(script, compresslevel=9, mtime=0)
-    embed = (STATIC_DIR / "embed.html").read_text(encoding="utf-8")
+    embed = (STATIC_DIR / "embed.html").read_text(encoding="utf-8").replace("Ask this article", escape(texts.title))
 
     @routes.get("/widget.js", include_in_schema=False)
     def widget_js(request: Request) -> Response:

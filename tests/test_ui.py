@@ -133,7 +133,7 @@ def test_answer_first_then_the_quoted_sources_highlighted_then_related_collapsed
     quoted = answer.locator("a", has_text="The Role of Collagen and Elastin").first
     assert ref.get_attribute("href") == quoted.get_attribute("href")  # [1] links to its source
     related = answer.locator("details")
-    expect(related.locator("summary")).to_have_text(re.compile(r"Related passages \(not quoted\) \(\d\)"))
+    expect(related.locator("summary")).to_have_text(re.compile(r"Related passages, not quoted \(\d\)"))
     assert related.evaluate("d => !d.open")
     expect(answer.locator("mark")).to_have_count(1)  # one quoted source: one highlight
     expect(related.locator("mark")).to_have_count(0)
@@ -329,3 +329,31 @@ def test_the_chat_and_the_article_page_pass_axe_with_one_h1(browser, server, sch
     page.goto(f"{server}/articles/{SLUG}")
     assert violations(page, impacts=("critical", "serious", "moderate")) == [] and h1_count(page) == 1
     context.close()
+
+
+def test_the_title_and_the_ask_button_use_one_system_font_and_no_web_font(page, server):
+    open_chat(page, server)
+    families = page.evaluate("""async () => { await document.fonts.ready;
+        return { loaded: [...document.fonts].filter(f => f.status === 'loaded').map(f => f.family),
+                 title: getComputedStyle(document.querySelector('h1')).fontFamily,
+                 button: getComputedStyle(document.querySelector('#ask')).fontFamily }; }""")
+    assert families["loaded"] == []  # Source Sans Pro's 400/600 faces mixed with a synthesised bold: "Ask" had two fonts
+    assert families["title"] == families["button"] and families["title"].startswith("system-ui")
+
+
+def test_on_a_phone_the_scroll_down_arrow_covers_no_answer_text(browser, server):
+    context = browser.new_context(viewport=VIEWPORTS["phone"], is_mobile=True, has_touch=True)
+    page = context.new_page()
+    open_chat(page, server)
+    for question in ("Why do wrinkles form?", "Does sunscreen help?"):
+        ask(page, question)
+    page.locator("#chat [role=log]").evaluate("log => log.scrollTo(0, log.scrollHeight / 3)")
+    arrow = page.locator("#chat .scroll-down-button-container button")
+    expect(arrow).to_be_visible()
+    box = arrow.bounding_box()
+    covered = page.evaluate("""([x, y, w, h]) => [...document.querySelectorAll('#chat .message-row.bot-row .message p')]
+        .map(p => p.getBoundingClientRect()).filter(r => r.height > 0 &&
+            r.left < x + w && x < r.right && r.top < y + h && y < r.bottom).length""",
+                            [box["x"], box["y"], box["width"], box["height"]])
+    context.close()
+    assert covered == 0

@@ -10,7 +10,7 @@ import textwrap
 
 from assistant.records import Answer, Citation
 
-RELATED_LABEL = "Related passages (not quoted)"
+RELATED_LABEL = "Related passages, not quoted"
 
 
 def as_json(answer: Answer) -> dict:

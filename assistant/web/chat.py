@@ -47,6 +47,7 @@ CSS = """
 #notice:not(:has(p)) { display: none; }
 #notice p { margin: 0; padding: .4em .6em; border: 1px solid #b42318; border-radius: 6px; }
 footer { display: none !important; }
+#chat .scroll-down-button-container { left: auto; right: 12px; bottom: 12px; transform: none; }
 """
 
 

@@ -87,7 +87,10 @@ def serve(settings: Settings | None = None) -> None:
     late = app.state.late_pages
     if not settings.allowed_origins:  # the widget's most common surprise, said before it happens
         print("the widget works only on this server's own pages: to embed it in your blog, start with "
-              "--allow-origin https://your.blog (or set ASSISTANT_ALLOWED_ORIGINS)", flush=True)
+              "--allow-origin https://your.blog (or allowed_origins in assistant.toml, or ASSISTANT_ALLOWED_ORIGINS)",
+              flush=True)
+    else:
+        print(f"the widget may be embedded on: {', '.join(settings.allowed_origins)}", flush=True)
     shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host
     url = f"http://{shown_host}:{settings.port}"
     line = f"serving on {url} (open-files limit {open_files}, up to {limits.max_connections} connections)"

@@ -106,12 +106,25 @@ def _settings(args):
 
 def _report(report, as_json: bool) -> str:
     summary = {"passages": report.passages, "embedded": report.embedded, "reused": report.reused,
-               "removed": report.removed, "seconds": round(report.seconds, 3)}
+               "removed": report.removed, "seconds": round(report.seconds, 3), "drafts_skipped": report.drafts_skipped,
+               "skipped": [{"file": s.source, "reason": s.reason, "detail": s.detail, **({"line": s.line} if s.line else {})}
+                           for s in report.skipped]}
     if as_json:
-        return json.dumps(summary)
+        return json.dumps(summary, ensure_ascii=False)
     state = "updated" if report.changed else "already up to date"
+    drafts = f"; drafts skipped: {report.drafts_skipped}" if report.drafts_skipped else ""
     return (f"index {state}: {report.passages} passages from {report.documents} articles "
-            f"({report.embedded} embedded, {report.reused} reused, {report.removed} removed) in {report.seconds:.1f}s")
+            f"({report.embedded} embedded, {report.reused} reused, {report.removed} removed) in {report.seconds:.1f}s{drafts}")
+
+
+def _say_skipped(report) -> None:
+    """One line on stderr per file the build left out; front matter that can't be read is a warning."""
+    for skipped in report.skipped:
+        if skipped.reason == "front matter":
+            where = f"{skipped.source} line {skipped.line}" if skipped.line else skipped.source
+            print(f"warning: {where}: {skipped.detail}", file=sys.stderr)
+        else:
+            print(f"skipped {skipped.source}: {skipped.detail}", file=sys.stderr)
 
 
 def _build(args) -> int:
@@ -122,8 +135,7 @@ def _build(args) -> int:
     report = build(settings.corpus_dir, settings.index_dir, Embedder(settings.model),
                    progress=sys.stderr.isatty() and not args.json, force=args.force)
     print(_report(report, args.json))
-    for name in report.skipped:
-        print(f"skipped {name}: not a readable article", file=sys.stderr)
+    _say_skipped(report)
     return 0
 
 
@@ -236,6 +248,7 @@ def _ingest(args) -> int:
     else:
         print(f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, {len(report.failed)} failed")
         print(_report(built, False))
+    _say_skipped(built)
     return 0
 
 
@@ -255,14 +268,18 @@ def _watch(args) -> int:
     # saved during that build is not missed, and the first report means "watching now"
     changes = watch(settings.corpus_dir, debounce=800, rust_timeout=200, yield_on_timeout=True)
     next(changes)
-    print(_report(build(settings.corpus_dir, settings.index_dir, embedder), args.json), flush=True)
+    report = build(settings.corpus_dir, settings.index_dir, embedder)
+    print(_report(report, args.json), flush=True)
+    _say_skipped(report)
     if not args.json:
         print(f"watching {settings.corpus_dir} (Ctrl-C stops)", file=sys.stderr, flush=True)
     for batch in changes:
         if not batch:  # a timeout: nothing changed
             continue
         try:
-            print(_report(build(settings.corpus_dir, settings.index_dir, embedder), args.json), flush=True)
+            report = build(settings.corpus_dir, settings.index_dir, embedder)
+            print(_report(report, args.json), flush=True)
+            _say_skipped(report)
         except AssistantError as exc:  # a half-saved file: say so and keep watching
             print(f"error: {exc}", file=sys.stderr, flush=True)
     return 0

@@ -6,6 +6,7 @@ BuildReport of a build (the question log's records are questionlog/records.py). 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 SECTION_SEPARATOR = " › "
 
@@ -25,6 +26,15 @@ class Block:
 
 
 @dataclass(frozen=True)
+class FrontMatter:
+    """The YAML header of a Markdown file: its values as written, or what was wrong with it."""
+
+    values: dict = field(default_factory=dict)
+    problem: str = ""  # why the YAML could not be read; "" when it could (or there is none)
+    line: int = 0  # the file's line the problem is on, the opening `---` being line 1; 0: unknown
+
+
+@dataclass(frozen=True)
 class Parsed:
     """What a format loader returns: the article's own text and its paragraphs."""
 
@@ -32,6 +42,7 @@ class Parsed:
     text: str
     blocks: tuple[Block, ...]
     url: str = ""
+    front_matter: FrontMatter = field(default_factory=FrontMatter)
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,21 @@ class Document:
     url: str
     text: str
     blocks: tuple[Block, ...]
+
+
+# unreadable: binary or empty; draft: `draft: true` or `published: false`; scheduled: dated
+# in the future; front matter: not valid YAML (it might have said `draft: true`)
+SkipReason = Literal["unreadable", "draft", "scheduled", "front matter"]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An article file the corpus loader left out of the index, and why."""
+
+    source: str  # relative to the corpus folder
+    reason: SkipReason
+    detail: str  # for the owner: "a draft (draft: true)", "scheduled for …", the YAML problem
+    line: int = 0  # the line of the file the problem is on; 0: none in particular
 
 
 @dataclass(frozen=True)
@@ -136,4 +162,9 @@ class BuildReport:
     seconds: float
     documents: int = 0
     changed: bool = True
-    skipped: tuple[str, ...] = field(default_factory=tuple)
+    skipped: tuple[Skipped, ...] = field(default_factory=tuple)
+
+    @property
+    def drafts_skipped(self) -> int:
+        """Posts left out because they are not public yet: drafts and scheduled posts."""
+        return sum(s.reason in ("draft", "scheduled") for s in self.skipped)

@@ -147,7 +147,7 @@ def test_build_json_prints_one_report_object(first_build):
     lines = text(first_build.stdout).splitlines()
     assert len(lines) == 1
     report = json.loads(lines[0])
-    assert set(report) == {"passages", "embedded", "reused", "removed", "seconds"}
+    assert set(report) == {"passages", "embedded", "reused", "removed", "seconds", "drafts_skipped", "skipped"}
     assert (report["passages"], report["embedded"], report["reused"], report["removed"]) == (11, 11, 0, 0)
     assert report["seconds"] >= 0
 

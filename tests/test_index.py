@@ -434,7 +434,7 @@ def test_a_corpus_without_articles_is_a_corpus_error(tmp_path):
 def test_a_binary_file_is_skipped_and_the_build_goes_on(corpus_dir, index_dir):
     (corpus_dir / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)
     report = index_build.build(corpus_dir, index_dir, FakeEmbedder())
-    assert report.skipped == ("photo.txt",)
+    assert [(s.source, s.reason) for s in report.skipped] == [("photo.txt", "unreadable")]
     assert (report.passages, report.documents) == (11, 1)
     assert {p.doc_slug for p in index_store.load(index_dir).passages} == {"facial-expression-muscles-and-wrinkles"}
 

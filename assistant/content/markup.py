@@ -5,7 +5,7 @@ blog-chrome cut-off follow the same rules. Code blocks, tables and images are no
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import yaml
 from bs4 import BeautifulSoup, Tag
@@ -14,7 +14,7 @@ from bs4.exceptions import ParserRejectedMarkup
 from markdown_it import MarkdownIt
 
 from assistant.content.plaintext import is_chrome
-from assistant.records import Block, Parsed
+from assistant.records import Block, FrontMatter, Parsed
 
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _DROPPED = ("script", "style", "nav", "footer", "header", "aside", "form", "noscript", "template")
@@ -71,20 +71,27 @@ def _assemble(items: list[_Item], meta_title: str, fallback_title: str, url: str
     )
 
 
-def _split_front_matter(raw: str) -> tuple[dict, str]:
-    """YAML between `---` lines at the very start; invalid YAML is dropped, not raised."""
+def split_front_matter(raw: str) -> tuple[FrontMatter, str]:
+    """The YAML between `---` lines at the very start, and the text after it. Invalid YAML
+    gives no values and a problem naming its line; it is never raised."""
     lines = raw.lstrip("\ufeff").splitlines(keepends=True)
     if not lines or lines[0].rstrip() != "---":
-        return {}, raw
+        return FrontMatter(), raw
     for i, line in enumerate(lines[1:], start=1):
         if line.rstrip() in ("---", "..."):
             body = "".join(lines[i + 1 :])
             try:
-                meta = yaml.safe_load("".join(lines[1:i]))
-            except (yaml.YAMLError, ValueError):  # ValueError: dates like 2020-13-45
-                return {}, body
-            return (meta if isinstance(meta, dict) else {}), body
-    return {}, raw
+                values = yaml.safe_load("".join(lines[1:i]))
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+                problem = getattr(exc, "problem", None) or type(exc).__name__
+                # mark.line counts from 0 within the YAML, which starts on the file's line 2
+                return FrontMatter(problem=f"front matter is not valid YAML ({problem})",
+                                   line=mark.line + 2 if mark else 0), body
+            except ValueError as exc:  # dates like 2020-13-45: PyYAML gives no line for these
+                return FrontMatter(problem=f"front matter is not valid YAML ({exc})"), body
+            return FrontMatter(values if isinstance(values, dict) else {}), body
+    return FrontMatter(), raw
 
 
 def _inline_text(children: list) -> str:
@@ -98,8 +105,9 @@ def _inline_text(children: list) -> str:
 
 
 def parse_markdown(raw: str) -> Parsed:
-    """Parse a Markdown article, with optional YAML front matter giving title and url."""
-    meta, body = _split_front_matter(raw)
+    """Parse a Markdown article, with optional YAML front matter giving title and url (its
+    other values and any problem with it are kept in `front_matter`, for the corpus loader)."""
+    front_matter, body = split_front_matter(raw)
     items: list[_Item] = []
     # Innermost open container: a list item collects its paragraphs into one block,
     # a blockquote (None) lets its paragraphs stand alone, as in the HTML parser.
@@ -125,9 +133,10 @@ def parse_markdown(raw: str) -> Parsed:
                 containers[-1].parts.append(text)
             else:
                 items.append(_Item(0, [text]))
-    title = meta.get("title")
-    url = meta.get("url")
-    return _assemble(items, str(title).strip() if title else "", "", str(url).strip() if url else "")
+    title = front_matter.values.get("title")
+    url = front_matter.values.get("url")
+    parsed = _assemble(items, str(title).strip() if title else "", "", str(url).strip() if url else "")
+    return replace(parsed, front_matter=front_matter)
 
 
 def _own_text(element: Tag, emitted: set[int]) -> str:

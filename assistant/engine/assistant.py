@@ -227,7 +227,9 @@ def is_about_whole_article(question: str) -> bool:
 
 def ensure_built(settings: Settings, embedder: Embedder, progress: bool = False) -> BuildReport:
     """Build or update the index for `settings`; a no-op report when it is current."""
-    return index_build.build(settings.corpus_dir, settings.index_dir, embedder, progress=progress)
+    report = index_build.build(settings.corpus_dir, settings.index_dir, embedder, progress=progress)
+    index_build.log_skipped(report)
+    return report
 
 
 def _heading(passage) -> str:

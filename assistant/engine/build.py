@@ -8,12 +8,13 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import sys
 import time
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from assistant.search.index import (
     load,
 )
 
+log = logging.getLogger("assistant.build")
 HNSW_FROM = 30_000  # passages; recall@100 0.97 vs exact at efSearch 512 (bench/scale.py)
 PAUSE_AT = "ASSISTANT_BUILD_PAUSE_AT"  # test-only: a stage where build() stops, see _pause
 
@@ -89,14 +91,17 @@ def _previous(index_dir: Path, model: str) -> Index | None:
         return None
 
 
-def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, force: bool = False) -> BuildReport:
-    """Bring the index up to date with the corpus, embedding only new or changed passages."""
+def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, force: bool = False,
+          now: datetime | None = None) -> BuildReport:
+    """Bring the index up to date with the corpus, embedding only new or changed passages.
+    Posts not public at `now` (default: now) are left out; one that comes due is a change."""
     import faiss
 
     started = time.perf_counter()
+    now = now or datetime.now(UTC)
     with build_lock(index_dir):
-        documents, skipped = load_corpus(corpus_dir)
-        corpus_print = fingerprint(corpus_dir)
+        documents, skipped = load_corpus(corpus_dir, now)
+        corpus_print = fingerprint(corpus_dir, now)
         previous = _previous(index_dir, embedder.model_id)
         if previous and not force and previous.manifest.corpus_fingerprint == corpus_print:
             n = len(previous.passages)
@@ -133,8 +138,8 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
         _pause("embedded")
         probe_evidence, retriever = _calibrate(index_dir, passages, flat, sentence_vectors, embedder)
 
-        built_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        built_at = datetime.now(UTC).isoformat(timespec="seconds")
+        version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         files = {"passages": f"passages-{version}.jsonl", "vectors": f"vectors-{version}.faiss", "sentences": f"sentences-{version}.npy"}
         written = {
             "passages": _write_atomic(index_dir / files["passages"], lambda h: h.writelines(
@@ -169,6 +174,15 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
             documents=len(documents),
             skipped=tuple(skipped),
         )
+
+
+def log_skipped(report: BuildReport) -> None:
+    """Log what a build left out (the CLI prints it instead): front matter that can't be
+    read is a warning, a draft or scheduled post is news."""
+    for skipped in report.skipped:
+        where = f"{skipped.source} line {skipped.line}" if skipped.line else skipped.source
+        level = logging.WARNING if skipped.reason == "front matter" else logging.INFO
+        log.log(level, "%s: %s", where, skipped.detail)
 
 
 def _calibrate(index_dir: Path, passages: list[Passage], vectors, sentence_vectors: np.ndarray, embedder):

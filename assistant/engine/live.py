@@ -91,6 +91,7 @@ class LiveAssistant:
     def rebuild(self) -> BuildReport:
         """Build incrementally (waiting for any other build), then swap the result in."""
         report = index_build.build(self.settings.corpus_dir, self.settings.index_dir, self.embedder)
+        index_build.log_skipped(report)
         self.refresh()
         return report
 

@@ -36,7 +36,7 @@ def router(settings: Settings, live, logins) -> APIRouter:
         except AssistantError as exc:
             return error_response(422, str(exc))
         return {"passages": report.passages, "embedded": report.embedded, "reused": report.reused,
-                "removed": report.removed, "seconds": round(report.seconds, 3),
+                "removed": report.removed, "seconds": round(report.seconds, 3), "drafts_skipped": report.drafts_skipped,
                 "index_version": live.current.index.manifest.version}
 
     @routes.get("/insights", include_in_schema=False)

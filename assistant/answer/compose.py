@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import lru_cache
 
 import numpy as np
 
 from assistant.answer.fragments import plain_fragment_url
+from assistant.answer.spelling import nearest
 from assistant.content.passages import context_line
 from assistant.records import Answer, Citation, Paragraph
 from assistant.text.terms import COMMON_ZIPF, content_words, stemmer, zipf
@@ -126,25 +126,7 @@ def _is_gap(missing: list[str], words: list[str]) -> bool:
 
 def _misspelt(stem: str, vocabulary: frozenset[str]) -> bool:
     """`stem` is one edit (two for long words) from a corpus term: "buit", "invaild"."""
-    if len(stem) < 4 or not vocabulary:
-        return False
-    from rapidfuzz import process
-    from rapidfuzz.distance import OSA
-
-    allowed = 1 if len(stem) < 8 else 2
-    by_length = _by_length(vocabulary)
-    return any(process.extractOne(stem, by_length.get(n, ()), scorer=OSA.distance, score_cutoff=allowed) is not None
-               for n in range(len(stem) - allowed, len(stem) + allowed + 1))
-
-
-@lru_cache(maxsize=4)
-def _by_length(vocabulary: frozenset[str]) -> dict[int, tuple[str, ...]]:
-    """The vocabulary by word length: a term k edits away is within k letters of the
-    stem's length, so a 100k-passage blog's vocabulary is not scanned whole per word."""
-    groups: dict[int, list[str]] = {}
-    for term in vocabulary:
-        groups.setdefault(len(term), []).append(term)
-    return {n: tuple(terms) for n, terms in groups.items()}
+    return nearest(stem, vocabulary) is not None
 
 
 def is_injection(question: str) -> bool:

@@ -4,14 +4,14 @@ in the interfaces.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import cached_property
 
 from assistant.answer import calibrate
 from assistant.answer import compose as composer
-from assistant.answer import conversation
+from assistant.answer import conversation, spelling
+from assistant.answer import document_questions as documents
 from assistant.answer.fragments import Linker, linker_for
 from assistant.engine import build as index_build
 from assistant.errors import InvalidQuestion
@@ -81,7 +81,7 @@ class Assistant:
         """Answer many questions with one call to the model. Raises InvalidQuestion for
         an empty or over-long question (check each with `cleaning.clean` first to skip)."""
         histories = list(histories or [None] * len(questions))
-        cleaned = [clean(q, self.settings.max_question_chars) for q in questions]
+        cleaned = [self._respelt(clean(q, self.settings.max_question_chars)) for q in questions]
         topics = [self._topic(h) for h in histories]
         # with a conversation, each question is searched alone and with its topic
         in_context = [f"{q} {t.label} {t.terms}" if t else q for q, t in zip(cleaned, topics)]
@@ -93,12 +93,24 @@ class Assistant:
             ranking, about = alone, ""
             if topic:
                 ranking, about = self._resolve(question, alone, topic, self.retriever.rank(query, vectors[query]))
-            answer = self._answer(readable(original), query if about else question, ranking, vectors[question], about)
+            shown = readable(original)
+            # judged in the corpus's spelling; the reader's own words are what the answer shows
+            answer = replace(self._answer(self._respelt(shown), query if about else question, ranking, vectors[question],
+                                          about), question=shown)
             # "About X" only when the answer comes from X: "Does sunscreen help?" after
             # elastin is searched in context but answered from Sun Protection
-            shown = about and answer.answerable and self._from_topic(ranking, topic)
-            answers.append(self.linker.relink(replace(answer, about=about) if shown else answer))
+            in_topic = about and answer.answerable and self._from_topic(ranking, topic)
+            answers.append(self.linker.relink(replace(answer, about=about) if in_topic else answer))
         return answers
+
+    def _respelt(self, question: str) -> str:
+        """The question with its misspelt words spelt as the corpus spells them (answer/spelling.py)."""
+        return spelling.respelt(question, self.retriever.vocabulary, lambda stem: self._written.get(stem, stem))
+
+    @cached_property
+    def _written(self) -> dict[str, str]:
+        """Each corpus stem's commonest written form: made on the first misspelt word."""
+        return spelling.surface_words(f"{p.doc_title} {' '.join(p.section)} {p.text}" for p in self.index.passages)
 
     @property
     def linker(self) -> Linker:
@@ -154,22 +166,23 @@ class Assistant:
 
     def rank(self, question: str) -> Ranking:
         """The full ranking for one question, with no answerability decision (for eval)."""
-        query = clean(question, self.settings.max_question_chars)
+        query = self._respelt(clean(question, self.settings.max_question_chars))
         ranking = self.retriever.rank(query, self._encode_queries([query])[0])
-        return self._conclusion_first(ranking) if is_about_whole_article(query) and ranking.hits else ranking
+        return self._structure_first(ranking, kind) if (kind := documents.about_document(query)) and ranking.hits else ranking
 
     def _answer(self, question: str, query: str, ranking: Ranking, question_vector, about: str = "") -> Answer:
         """Refuse, or compose from the ranking; sentences are picked by the reader's own words."""
         if composer.is_injection(question):
             return composer.refusal(question, self.topics, query, subject=self.subject)
-        if is_about_whole_article(question) and ranking.hits:
-            ranking = self._conclusion_first(ranking)
+        kind = documents.about_document(question)
+        if kind and ranking.hits:
+            ranking = self._structure_first(ranking, kind)
         elif not self._answerable(question, ranking, about, allowance=POINTING_ALLOWANCE if about and conversation.points_back(question) else 0.0):
             cited = [self._paragraph(hit) for hit in ranking.hits[: self.settings.top_k]]
             return composer.refusal(question, self.topics, query, composer.not_covered(question, cited, self.retriever.vocabulary),
                                   self.subject)
         top = [self._paragraph(hit) for hit in ranking.hits[: self.settings.top_k]]
-        missing = () if is_about_whole_article(question) else composer.not_covered(question, top, self.retriever.vocabulary)
+        missing = () if kind else composer.not_covered(question, top, self.retriever.vocabulary)
         if any(zipf(w) < RARE_NAME_ZIPF for w in names(question) & set(missing)):
             # "When is Brasilia's rainy season?": a named subject the corpus never names
             return composer.refusal(question, self.topics, query, missing, self.subject)
@@ -187,42 +200,39 @@ class Assistant:
         """This index's bar for answering, from the probes measured when it was built."""
         return calibrate.threshold(self.index.manifest.probe_evidence)
 
-    def _conclusion_first(self, ranking: Ranking) -> Ranking:
-        """For "sum this up": the closing paragraph of the best-matching article leads."""
+    def _structure_first(self, ranking: Ranking, kind: str) -> Ranking:
+        """For a question about the document (answer/document_questions.py): the paragraph
+        of the best-matching article that answers it leads."""
         top = ranking.hits[0]
-        rows = self._conclusions.get(top.passage.doc_slug)
+        parts = self._parts.get(top.passage.doc_slug, {})
+        rows = parts.get(kind) or parts.get(documents.FALLBACK.get(kind, documents.CLOSING))
         if not rows:
             return ranking
-        closing = Hit(self.index.passages[rows[0]], top.score, top.dense, top.lexical, rows[0], rows)
+        leading = Hit(self.index.passages[rows[0]], top.score, top.dense, top.lexical, rows[0], rows)
         rest = tuple(h for h in ranking.hits if h.rows != rows)
-        return replace(ranking, hits=(closing, *rest))
+        return replace(ranking, hits=(leading, *rest))
 
     @cached_property
-    def _conclusions(self) -> dict[str, tuple[int, ...]]:
-        """Each article's closing paragraph: the one under a "Conclusion"-like heading, else its last."""
-        found: dict[str, tuple[int, ...]] = {}
-        named: dict[str, tuple[int, ...]] = {}
+    def _parts(self) -> dict[str, dict[str, tuple[int, ...]]]:
+        """Each article's paragraphs (rows) by the part they stand for: the first under a
+        heading of each kind; else its last paragraph closes and its first leads."""
+        parts: dict[str, dict[str, tuple[int, ...]]] = {}
+        paragraphs: dict[str, list[tuple[int, ...]]] = {}
         for row, passage in enumerate(self.index.passages):
-            key = passage.doc_slug
-            previous = found.get(key)
-            same_paragraph = previous and self.index.passages[previous[0]].paragraph == passage.paragraph
-            found[key] = (*previous, row) if same_paragraph else (row,)
-            if passage.section and _CLOSING.search(passage.section[-1]):
-                named[key] = found[key] if key not in named or same_paragraph else named[key]
-        return found | named
-
-
-_WHOLE_ARTICLE = re.compile(
-    r"\b(summary|summari[sz]e|sum (it |this |that )?up|tl;? ?dr|gist|main (point|idea|message|takeaway)s?|"
-    r"key (point|takeaway)s?|takeaways?|conclusions?|overview|in a nutshell|"
-    r"(point|purpose) of (this|the) (post|article|blog|piece)|"
-    r"(this|the) (post|article|piece) (is )?about)\b", re.I)
-_CLOSING = re.compile(r"\b(conclusions?|summary|final thoughts|takeaways?|wrapping up|in closing)\b", re.I)
-
-
-def is_about_whole_article(question: str) -> bool:
-    """"sum this up", "what's the point of this post?": asked of the article as a whole."""
-    return bool(_WHOLE_ARTICLE.search(question))
+            found = paragraphs.setdefault(passage.doc_slug, [])
+            if found and self.index.passages[found[-1][0]].paragraph == passage.paragraph:
+                found[-1] = (*found[-1], row)
+            else:
+                found.append((row,))
+        for slug, rows in paragraphs.items():
+            named: dict[str, tuple[int, ...]] = {}
+            for paragraph in rows:
+                section = self.index.passages[paragraph[0]].section
+                for kind, heading in documents.SECTIONS.items():
+                    if section and heading.search(section[-1]) and kind not in named:
+                        named[kind] = paragraph
+            parts[slug] = {documents.LEAD: rows[0], documents.CLOSING: rows[-1]} | named
+        return parts
 
 
 def ensure_built(settings: Settings, embedder: Embedder, progress: bool = False) -> BuildReport:

@@ -9,10 +9,15 @@ INSTALLED := $(VENV)/.installed
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstalls only when the dependency list changes.
+# PyTorch's CPU-only wheels: PyPI's Linux torch pulls several GB of CUDA libraries.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+
+# Reinstalls only when the dependency list changes. The build extra (torch, the model) makes
+# the index; the tests build indexes. torch comes alone from TORCH_INDEX, before the rest.
 $(INSTALLED): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt --extra-index-url $(TORCH_INDEX) torch
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[build,test]'
 	touch $@
 
 install: $(INSTALLED)

@@ -1,5 +1,6 @@
 """The ONNX Runtime encoder gives sentence-transformers' vectors, and its export is
-made once, beside the index, and named in the manifest."""
+made once, beside the index, and named in the manifest, with the tokenizer and settings
+that let a server encode from the index's files alone."""
 from __future__ import annotations
 
 import json
@@ -99,3 +100,36 @@ def test_the_export_lives_beside_the_index_and_a_server_uses_it(tmp_path, onnx_e
     serving.use_export(placed)
     assert serving.encode(["What are crow's feet?"]).shape == (1, 384)
     assert serving.export == placed  # the index's own file, not the cache's
+
+
+def test_an_index_encodes_like_sentence_transformers_from_its_own_files(tmp_path, onnx_embedder):
+    from sentence_transformers import SentenceTransformer
+    from transformers import AutoTokenizer
+
+    from assistant.engine import build as index_build
+    from assistant.model.embedder import Embedder, model_path
+    from assistant.search import index as index_store
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / ARTICLE.name).write_text(ARTICLE.read_text(encoding="utf-8"), encoding="utf-8")
+    index_build.build(corpus, tmp_path / "index", onnx_embedder)
+    stem = onnx_embedder.export.name.removesuffix(".onnx")
+    manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
+    assert manifest["files"]["tokenizer"] == f"{stem}.tokenizer.json"
+    assert manifest["files"]["encoder_settings"] == f"{stem}.json"
+    assert json.loads((tmp_path / "index" / f"{stem}.json").read_text()) == {
+        "pooling": "mean", "max_seq_length": 256, "do_lower_case": False}
+
+    # a name no model folder answers to: everything must come from the index
+    serving = Embedder(name="not-a-model-anywhere")
+    serving.use_export(index_store.encoder_file(tmp_path / "index"))
+    texts = _questions() + _passages(onnx_embedder)[0] + [ARTICLE.read_text(encoding="utf-8")]
+    reference = SentenceTransformer(model_path(onnx_embedder.name), device="cpu").encode(texts, normalize_embeddings=True)
+    vectors = serving.encode(texts)
+    assert (vectors * reference).sum(1).min() >= 0.9999
+    tokenizer = AutoTokenizer.from_pretrained(model_path(onnx_embedder.name))
+    long = ARTICLE.read_text(encoding="utf-8")[:4000]
+    for text in [long, "What are crow's feet?", "皱纹 🙂"]:
+        assert serving.model.count_tokens(text) == len(tokenizer(text)["input_ids"])
+    assert serving.max_tokens == 256 and serving.dim == 384 and not serving.fits(long)

@@ -24,12 +24,15 @@ from assistant.content.corpus import fingerprint, load_corpus
 from assistant.content.passages import embedding_text, passages_of_all
 from assistant.errors import IndexBusy, IndexCorrupt, IndexMismatch, IndexNotFound
 from assistant.model.embedder import encode_sentences_apart
+from assistant.model.export import parts
+from assistant.model.onnx_encoder import settings_file, tokenizer_file
 from assistant.records import BuildReport, Passage
 from assistant.search.index import (
     FORMAT_VERSION,
     MANIFEST,
     Index,
     Manifest,
+    carries_encoder,
     first_sentence_rows,
     load,
 )
@@ -65,6 +68,12 @@ def _write_atomic(path: Path, write) -> tuple[int, str]:
         os.fsync(handle.fileno())
     os.replace(tmp, path)
     return counted.size, counted.sha256.hexdigest()
+
+
+def _digest(path: Path) -> tuple[int, str]:
+    """The size and SHA-256 of a file written by someone else (the export's, placed here)."""
+    with open(path, "rb") as handle:
+        return os.fstat(handle.fileno()).st_size, hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 class _Hashing:
@@ -103,12 +112,18 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
         documents, skipped = load_corpus(corpus_dir, now)
         corpus_print = fingerprint(corpus_dir, now)
         previous = _previous(index_dir, embedder.model_id)
-        if previous and not force and previous.manifest.corpus_fingerprint == corpus_print:
+        # an index built before its export carried a tokenizer is built again (its vectors reused)
+        if (previous and not force and previous.manifest.corpus_fingerprint == corpus_print
+                and carries_encoder(previous.manifest)):
             n = len(previous.passages)
             return BuildReport(n, 0, n, 0, time.perf_counter() - started, len(documents), False, tuple(skipped))
         passages = passages_of_all(documents, embedder.fits)
         placed = getattr(embedder, "place_export", None)
         encoder = placed(index_dir) if placed else ""
+        # what serving needs to encode without the model folder, checked on load like the data
+        carried = {kind: path for kind, path in (("tokenizer", tokenizer_file(index_dir / encoder)),
+                                                 ("encoder_settings", settings_file(index_dir / encoder)))
+                   if encoder and path.is_file()}
         if previous and previous.manifest.encoder and encoder and previous.manifest.encoder != encoder:
             previous_vectors_usable = False  # another export: maybe another model under the same name
         else:
@@ -147,6 +162,8 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
             "vectors": _write_atomic(index_dir / files["vectors"], lambda h: h.write(faiss.serialize_index(flat).tobytes())),
             "sentences": _write_atomic(index_dir / files["sentences"], lambda h: np.save(h, sentence_vectors, allow_pickle=False)),
         }
+        for kind, path in carried.items():
+            files[kind], written[kind] = path.name, _digest(path)
         if passages:  # BM25 as calibration built it, so loading never rebuilds it
             from assistant.search import bm25_files as lexical
 
@@ -160,7 +177,7 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
         _write_atomic(index_dir / MANIFEST, lambda h: h.write(json.dumps(asdict(manifest), indent=1).encode()))
         encoders = {encoder, previous.manifest.encoder if previous else ""} - {""}
         kept = {*files.values(), *(previous.manifest.files.values() if previous else ()),
-                *encoders, *(f"{name}.data" for name in encoders)}  # an export's weights file (model/export.py)
+                *(part.name for name in encoders for part in parts(Path(name)))}  # graph, weights, tokenizer, settings
         _remove_stale(index_dir, keep=kept)
 
         current = {p.hash for p in passages}

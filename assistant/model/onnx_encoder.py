@@ -3,20 +3,62 @@ ONNX Runtime and the model's own Rust `tokenizers` tokenizer, pooled in numpy.
 
 Why: serving needs one short question encoded at a time, and torch plus transformers
 cost about 510 MB and 5.5 s to load for that. This imports neither (nor
-sentence-transformers). The model folder stays the source of truth for tokenisation
-(tokenizer.json, max_seq_length, do_lower_case) and pooling (mean or CLS, through
-torch_encoder's reading of the pipeline); fp32 gives the same vectors as
-sentence-transformers (tests/test_onnxmodel.py compares them). It handles only the plain
-Transformer -> Pooling (-> Normalize) pipelines that torch_encoder accepts.
+sentence-transformers, nor the model package). An export carries what encoding needs
+beside its graph: the model's tokenizer.json (`encoder-KEY.tokenizer.json`) and its
+settings (`encoder-KEY.json`: pooling, max_seq_length, do_lower_case), read from the
+model folder when it was exported, so an index serves without the model folder. fp32 gives
+the same vectors as sentence-transformers (tests/test_onnxmodel.py compares them). It
+handles only the plain Transformer -> Pooling (-> Normalize) pipelines that torch_encoder accepts.
 """
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """How text becomes a vector around the transformer; vectors are always normalised."""
+
+    pooling: str  # "mean" or "cls"
+    max_seq_length: int  # tokens, special tokens included; longer texts are truncated
+    do_lower_case: bool
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> EncoderSettings:
+        """ValueError when the text is not a settings file this version reads."""
+        try:
+            raw = json.loads(text)
+            settings = cls(**raw)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"not an encoder settings file ({exc})") from None
+        if settings.pooling not in ("mean", "cls") or type(settings.max_seq_length) is not int \
+                or settings.max_seq_length < 2 or type(settings.do_lower_case) is not bool:
+            raise ValueError("encoder settings have the wrong values")
+        return settings
+
+
+def settings_file(graph: Path) -> Path:
+    """`encoder-KEY.json` beside the export `encoder-KEY.onnx`."""
+    return graph.with_suffix(".json")
+
+
+def tokenizer_file(graph: Path) -> Path:
+    """`encoder-KEY.tokenizer.json` beside the export `encoder-KEY.onnx`: the model's tokenizer.json."""
+    return graph.with_suffix(".tokenizer.json")
+
+
+def self_contained(graph: Path) -> bool:
+    """Whether the export carries its tokenizer and settings (exports made before did not)."""
+    return settings_file(graph).is_file() and tokenizer_file(graph).is_file()
 
 
 def tokenizer_settings(folder: Path) -> tuple[int, bool]:
@@ -40,7 +82,7 @@ class OnnxModel:
 
     max_batch = 64  # fp32: a text's vector does not depend on what it is batched with
 
-    def __init__(self, model_file: Path, folder: Path, pooling: str, threads: int = 1):
+    def __init__(self, model_file: Path, tokenizer: Path, settings: EncoderSettings, threads: int = 1):
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -51,17 +93,28 @@ class OnnxModel:
         options.log_severity_level = 3  # its warnings about unused initialisers are noise here
         self.session = onnxruntime.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
         self.inputs = [i.name for i in self.session.get_inputs()]
-        self.pooling = pooling
-        self.max_seq_length, self.lower_case = tokenizer_settings(folder)
+        self.pooling = settings.pooling
+        self.max_seq_length, self.lower_case = settings.max_seq_length, settings.do_lower_case
         # sentence-transformers truncates to max_seq_length (special tokens included) and
         # pads a batch to its longest text; padding is done here, per batch
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer = Tokenizer.from_file(str(tokenizer))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length=self.max_seq_length)
-        self._counter = Tokenizer.from_file(str(folder / "tokenizer.json"))  # untruncated, for count_tokens
+        self._counter = Tokenizer.from_file(str(tokenizer))  # untruncated, for count_tokens
         self._counter.no_padding()
         self._counter.no_truncation()
         self.dim = int(self.session.get_outputs()[0].shape[-1])
+
+    @classmethod
+    def from_export(cls, graph: Path, threads: int = 1) -> OnnxModel:
+        """The model from a self-contained export alone (graph, weights, tokenizer, settings)."""
+        return cls(graph, tokenizer_file(graph), EncoderSettings.from_json(settings_file(graph).read_text()), threads)
+
+    @classmethod
+    def from_folder(cls, graph: Path, folder: Path, pooling: str, threads: int = 1) -> OnnxModel:
+        """The model from an export and the model folder it was made from."""
+        max_length, lower_case = tokenizer_settings(folder)
+        return cls(graph, folder / "tokenizer.json", EncoderSettings(pooling, max_length, lower_case), threads)
 
     def get_sentence_embedding_dimension(self) -> int:
         return self.dim

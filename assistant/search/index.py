@@ -10,7 +10,9 @@ answer. Large sentence-vector files (SENTENCES_ON_DEMAND_FROM) are the exception
 checked the same way, then read row by row on demand (rows.Rows, pread, never
 mapped), so 600 MB at 100k passages stay out of the process. The ONNX export the vectors were encoded with
 (`encoder-KEY.onnx`, named by `encoder`) lives here too, so a server encodes
-questions exactly as the index was built.
+questions exactly as the index was built, with the tokenizer and settings it carries
+(`encoder-KEY.tokenizer.json`, `encoder-KEY.json`: files of kinds ENCODER_FILES, checked
+like the data files), so serving needs no model folder.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ MANIFEST = "manifest.json"
 FIX = "run `assistant build` to rebuild it"
 FIX_DAMAGED = "run `assistant build --force` to rebuild it"
 DATA_FILES = ("passages", "vectors", "sentences")
+ENCODER_FILES = ("tokenizer", "encoder_settings")  # beside the export; indexes built before have neither
 # Sentence vectors this large (about 10k passages) are checked, then read row by row on
 # demand (search/rows.py) rather than held: at 100k passages they are 600 MB, and a 1 GB VPS
 # must serve them. Below it they are held in memory, so nothing done to the file after
@@ -123,6 +126,9 @@ def load(index_dir: Path, model: str | None = None) -> Index:
     on_demand = manifest.file_sizes.get("sentences", 0) >= SENTENCES_ON_DEMAND_FROM
     contents = {kind: _read_checked(index_dir, manifest, kind, keep=not (on_demand and kind == "sentences"))
                 for kind in DATA_FILES}
+    for kind in ENCODER_FILES:
+        if kind in manifest.files:  # read again by the encoder, on first use
+            _read_checked(index_dir, manifest, kind, keep=False)
     names = {kind: manifest.files[kind] for kind in DATA_FILES}
     try:
         passages = tuple(_passage_from_json(json.loads(line)) for line in contents.pop("passages").decode().splitlines() if line.strip())
@@ -168,6 +174,12 @@ def _load_lexical(index_dir: Path, manifest: Manifest) -> tuple | None:
         return lexical.load(index_dir / manifest.files["lexical"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise IndexCorrupt(f"index BM25 files in {index_dir} are unreadable ({type(exc).__name__}); {FIX}") from None
+
+
+def carries_encoder(manifest: Manifest) -> bool:
+    """Whether an index encodes questions without the model folder: its export (if it has
+    one) comes with the tokenizer and settings."""
+    return not manifest.encoder or all(kind in manifest.files for kind in ENCODER_FILES)
 
 
 def encoder_file(index_dir: Path) -> Path | None:

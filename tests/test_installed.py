@@ -100,7 +100,7 @@ def test_the_readme_s_own_blog_commands_serve_a_folder_of_posts_from_a_fresh_ins
     for name, text in POSTS.items():
         (blog / "posts" / name).write_text(text, encoding="utf-8")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_") and k != "PYTHONPATH"}
+    env = {k: v for k, v in os.environ.items() if (not k.startswith("ASSISTANT_") or k == "ASSISTANT_CACHE_DIR") and k != "PYTHONPATH"}
     env |= {"ASSISTANT_PORT": str(port)}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     before = snapshot(fresh)

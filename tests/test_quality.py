@@ -83,7 +83,8 @@ def test_a_name_the_blog_never_mentions_is_refused_outright(real_assistant):
     plain = real_assistant.ask("does accutane cause wrinkles?")  # a word, not a name: related passage offered
     assert plain.answerable and plain.not_covered == ("accutane",)
     household = real_assistant.ask("Does DNA damage cause wrinkles?")  # a common name may be a passing mention
-    assert household.answerable and household.not_covered == ("dna",)
+    # a yes/no question's every word is asked about: the article mentions neither DNA nor damage
+    assert household.answerable and household.not_covered == ("dna", "damage")
 
 
 def test_names_are_capitalised_words_after_the_first_or_capitals():

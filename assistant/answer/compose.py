@@ -30,6 +30,7 @@ KEY_POSITION = 3  # ... and one of them is among the question's first content wo
 KEY_SHARE = 0.25  # unmentioned words count only when they carry this share of the question's rarity weight
 PREFIX_MATCH = 6  # "retinol" is covered by "retinoids": shared prefix of 6+ letters
 SENTENCE_WORD_WEIGHT = 0.15
+REPEAT_MARGIN = 0.05  # a follow-up's sentence not quoted yet is preferred when it scores this close to a quoted one
 SECOND_SENTENCE_MARGIN = 0.1  # a second paragraph's lead is quoted too when it scores this close
 # the better neighbour always completes the best sentence (only when within 0.2 of it: 0.03
 # fewer answers held the answer) unless the two run past LEAD_CHARS (median answer ~340)
@@ -41,6 +42,10 @@ SHORT_LEAD = 200
 _INJECTION = re.compile(
     r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|prompts?|rules)\b|\bsystem prompt\b|\bjailbreak\b", re.I
 )
+_YES_NO = re.compile(r"^\W*(does|do|did|is|are|was|were|can|could|will|would|should|has|have|had)\b", re.I)
+_ANY_YES_NO = frozenset("""help helps helped work works worked make makes made get gets got good bad better best worse
+    really actually possible true right wrong use used using need needs way ways thing things much many lot mean means
+    cause causes caused affect affects effect effects important matter matters happen happens also still ever""".split())
 # a sentence that can't stand alone: what it refers to is in the sentence before
 _DANGLING = re.compile(r"^(these|this|they|it|those|such|that|there|here|its|their|common examples|examples|"
                        r"for (example|instance)|however|but|also|in addition|as a result|similarly|likewise|then)\b", re.I)
@@ -105,8 +110,9 @@ def not_covered(question: str, paragraphs: Sequence[Paragraph], vocabulary: froz
     botox…"), not in a closing clause ("…near my eyes when I laugh?")."""
     stems = set().union(*(_stems(mentions(p)) for p in paragraphs)) if paragraphs else set()
     words = list(dict.fromkeys(content_words(question)))
+    yes_no = bool(_YES_NO.match(question))
     unmentioned = [(word, stem) for word, stem in zip(words, stemmer().stemWords(words))
-                   if not (zipf(word) >= COMMON_ZIPF or len(word) <= 2 or word.endswith(("ly", "ed"))
+                   if not (_common(word, yes_no) or len(word) <= 2 or word.endswith(("ly", "ed"))
                            or _covered(stem, word, stems) or stem in vocabulary)]
     # the typo search (a scan of the vocabulary) only when the other rules leave a gap:
     # it can only shrink one
@@ -114,6 +120,15 @@ def not_covered(question: str, paragraphs: Sequence[Paragraph], vocabulary: froz
         return ()
     missing = [word for word, stem in unmentioned if not _misspelt(stem, vocabulary)]
     return tuple(missing) if _is_gap(missing, words) else ()
+
+
+def _common(word: str, yes_no: bool) -> bool:
+    """Too common to be a key term, except in a yes/no question, whose every word is part of
+    what is asked ("does drinking water reduce wrinkles?", "does it hurt?"), bar the words
+    any such question uses ("does it help?", "is it good?")."""
+    if yes_no:
+        return word in _ANY_YES_NO
+    return zipf(word) >= COMMON_ZIPF
 
 
 def _is_gap(missing: list[str], words: list[str]) -> bool:
@@ -166,27 +181,34 @@ def _sentence_scores(paragraph: Paragraph, spans, query_vector: np.ndarray, ques
     return scores
 
 
-def lead_span(paragraph: Paragraph, query_vector: np.ndarray, question: str) -> tuple[int, int, float]:
+def lead_span(paragraph: Paragraph, query_vector: np.ndarray, question: str, said: Sequence[str] = ()
+              ) -> tuple[int, int, float]:
     """The best sentence plus the neighbour that completes it: the one before when the
     best one leans on it ("These wrinkles…", "Common examples include…"), else the
     better scoring of its neighbours; and while that is short, the better neighbour of
-    what is taken. Returns (start, end, best sentence's score)."""
+    what is taken. Sentences the conversation already quoted (`said`) are passed over
+    when one not quoted yet scores within REPEAT_MARGIN of the best ("give me some
+    examples" still gets the examples). Returns (start, end, best sentence's score)."""
     spans = _sentences(paragraph)
     scores = _sentence_scores(paragraph, spans, query_vector, question)
-    best = int(np.argmax(scores))
+    repeated = [bool(said) and any(paragraph.text[a:b].strip() in s for s in said) for _, a, b in spans]
+    free = [not r for r in repeated]
+    if not any(free) or max(s for s, f in zip(scores, free) if f) < max(scores) - REPEAT_MARGIN:
+        free = [True] * len(spans)  # nothing new answers as well: the quote stands
+    best = max((i for i in range(len(spans)) if free[i]), key=lambda i: scores[i])
     text = paragraph.text
     first, last = best, best
-    if best > 0 and _DANGLING.match(text[spans[best][1]:spans[best][2]]):
+    if best > 0 and free[best - 1] and _DANGLING.match(text[spans[best][1]:spans[best][2]]):
         first = best - 1
     else:
-        before = scores[best - 1] if best > 0 else None
-        after = scores[best + 1] if best + 1 < len(spans) else None
+        before = scores[best - 1] if best > 0 and free[best - 1] else None
+        after = scores[best + 1] if best + 1 < len(spans) and free[best + 1] else None
         if before is not None or after is not None:
             first, last = (best - 1, best) if after is None or (before is not None and before >= after) else (best, best + 1)
             if spans[last][2] - spans[first][1] > LEAD_CHARS:
                 first, last = best, best
     while spans[last][2] - spans[first][1] < SHORT_LEAD:  # short sentences: one more, the better neighbour
-        options = [i for i in (first - 1, last + 1) if 0 <= i < len(spans)]
+        options = [i for i in (first - 1, last + 1) if 0 <= i < len(spans) and free[i]]
         if not options:
             break
         pick = max(options, key=lambda i: scores[i])
@@ -197,10 +219,11 @@ def lead_span(paragraph: Paragraph, query_vector: np.ndarray, question: str) -> 
 
 
 def compose(question: str, query: str, paragraphs: Sequence[Paragraph], query_vector: np.ndarray,
-            missing: tuple[str, ...] = (), subject: str = "article") -> Answer:
+            missing: tuple[str, ...] = (), subject: str = "article", said: Sequence[str] = ()) -> Answer:
     """The answer text (the lead sentences, marked [n]) and the numbered citations; only
-    the citations the text quotes are marked `quoted`."""
-    leads = [lead_span(p, query_vector, question) for p in paragraphs]
+    the citations the text quotes are marked `quoted`. `said`: what the conversation
+    already quoted, not quoted again where a paragraph has something else."""
+    leads = [lead_span(p, query_vector, question, said) for p in paragraphs]
     quoted = {0}
     if len(leads) > 1 and not missing and leads[1][2] >= leads[0][2] - SECOND_SENTENCE_MARGIN:
         quoted.add(1)

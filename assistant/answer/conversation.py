@@ -63,6 +63,11 @@ def last_exchange(history: Iterable | None) -> tuple[str, str]:
     return question, answer
 
 
+def answers_given(history: Iterable | None) -> list[str]:
+    """The text of every earlier answer, oldest first."""
+    return [text for role, text in turns(history) if role == "assistant"]
+
+
 def quoted_sentences(answer_text: str) -> list[str]:
     """The article's sentences an earlier answer quoted: its text without [n] markers,
     Markdown escapes or the "doesn't mention" preface, cut at the markers."""

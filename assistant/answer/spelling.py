@@ -1,9 +1,12 @@
 """A question's misspelt words, spelt as the corpus spells them, before anything is
 decided: "What does Colagen do?" is searched, judged and answered as "What does collagen
-do?". A word is corrected when the corpus never uses it (by its stem), it is not an
-English word (rarer than TYPO_ZIPF: "conclude" is a word, not a misspelt "conclusion"), and
-a corpus term is one edit away (two for words of eight letters or more):
-a typo is not a new subject, so it must not be refused as a name the blog never uses.
+do?". A word is corrected when the corpus never uses it (by its stem), it is no English
+word at all ("conclude" is a word, not a misspelt "conclusion"; "fiqh" is rare, not wrong),
+and a corpus term is one edit away, begins with the same letter, is a rare word itself
+(a technical term, where a typo costs the whole question: "fiqh" is not a misspelt "fish")
+and is not the word with a suffix more or less ("Freemasonry" is not a misspelt
+"freemason"). Acronyms ("ICTR") and contractions are left alone: a typo is not a new subject, so it
+must not be refused as a name the blog never uses, and a new subject is not a typo.
 The reader's own words are still what the answer shows.
 """
 from __future__ import annotations
@@ -15,9 +18,10 @@ from functools import lru_cache
 
 from assistant.text.terms import content_words, stemmer, zipf
 
-TYPO_ZIPF = 2.0  # wordfreq's Zipf scale: "colagen" 0, "wrinkels" 0; "conclude" 3.9, "zanamivir" 1.3
-MIN_LETTERS = 4  # "buit" -> "built"; shorter words are too often other words
-_LETTERS = re.compile(r"[^\W\d_]{%d,}" % MIN_LETTERS)
+TYPO_ZIPF = 1.0  # wordfreq's Zipf scale: "colagen" 0, "wrinkels" 0; "conclude" 3.9
+TERM_ZIPF = 3.5  # what a typo may be corrected to: "collagen" 3.25, "elastin" 0; not "cooler" 3.96, "regime" 4.3
+MIN_LETTERS = 4  # shorter words are too often other words
+_WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 
 
 def surface_words(texts: Iterable[str]) -> dict[str, str]:
@@ -37,25 +41,28 @@ def respelt(question: str, vocabulary: frozenset[str], written: Callable[[str], 
     def fix(match: re.Match) -> str:
         word = match.group()
         lower = word.casefold()
-        if zipf(lower) >= TYPO_ZIPF:
+        if len(word) < MIN_LETTERS or word.isupper() or not word.isalpha() or zipf(lower) >= TYPO_ZIPF:
             return word
         stem = stemmer().stemWord(lower)
         if stem in vocabulary:
             return word
-        near = nearest(stem, vocabulary)
-        return written(near) if near else word
+        near = nearest(stem, vocabulary, 1)
+        if not near or near[0] != stem[0] or near.startswith(stem) or stem.startswith(near):
+            return word
+        spelt = written(near)
+        return spelt if zipf(spelt) < TERM_ZIPF else word
 
-    return _LETTERS.sub(fix, question)
+    return _WORDS.sub(fix, question)
 
 
-def nearest(stem: str, vocabulary: frozenset[str]) -> str | None:
-    """The corpus term one edit from `stem` (two for long stems), or None."""
+def nearest(stem: str, vocabulary: frozenset[str], most: int | None = None) -> str | None:
+    """The corpus term one edit from `stem` (two for long stems, unless `most` says), or None."""
     if len(stem) < MIN_LETTERS or not vocabulary:
         return None
     from rapidfuzz import process
     from rapidfuzz.distance import OSA
 
-    allowed = 1 if len(stem) < 8 else 2
+    allowed = most or (1 if len(stem) < 8 else 2)
     by_length = _by_length(vocabulary)
     best = None
     for n in range(len(stem) - allowed, len(stem) + allowed + 1):

@@ -88,20 +88,35 @@ class Assistant:
         texts = list(dict.fromkeys(cleaned + in_context))
         vectors = dict(zip(texts, self._encode_queries(texts)))
         answers = []
-        for original, question, topic, query in zip(questions, cleaned, topics, in_context):
+        for original, question, topic, query, history in zip(questions, cleaned, topics, in_context, histories):
             alone = self.retriever.rank(question, vectors[question])
             ranking, about = alone, ""
             if topic:
                 ranking, about = self._resolve(question, alone, topic, self.retriever.rank(query, vectors[query]))
             shown = readable(original)
-            # judged in the corpus's spelling; the reader's own words are what the answer shows
-            answer = replace(self._answer(self._respelt(shown), query if about else question, ranking, vectors[question],
-                                          about), question=shown)
+            judged = self._respelt(shown)  # the corpus's spelling; the reader's own words are what the answer shows
+            answer = self._answer(judged, query if about else question, ranking, vectors[question], about)
+            if about and answer.answerable:
+                answer = self._moved_on(answer, judged, query, ranking, vectors[question], about, history)
+            answer = replace(answer, question=shown)
             # "About X" only when the answer comes from X: "Does sunscreen help?" after
             # elastin is searched in context but answered from Sun Protection
             in_topic = about and answer.answerable and self._from_topic(ranking, topic)
             answers.append(self.linker.relink(replace(answer, about=about) if in_topic else answer))
         return answers
+
+    def _moved_on(self, answer: Answer, question: str, query: str, ranking: Ranking, vector, about: str,
+                  history) -> Answer:
+        """A follow-up brings something new: when its answer would open with a quote the
+        conversation already holds, the paragraph's sentences not quoted yet are picked
+        if one answers nearly as well (compose.REPEAT_MARGIN). The paragraph stays: on the
+        dialogs of tests/eval/external-blog, stepping to the next paragraph instead lost
+        0.11 of follow-ups' hit@1 (0.638 -> 0.529, one article)."""
+        said = [s for text in conversation.answers_given(history) for s in conversation.quoted_sentences(text)]
+        lead = answer.citations[0].sentence if answer.citations else ""
+        if not lead or not any(lead in s or s in lead for s in said):
+            return answer
+        return self._answer(question, query, ranking, vector, about, said)
 
     def _respelt(self, question: str) -> str:
         """The question with its misspelt words spelt as the corpus spells them (answer/spelling.py)."""
@@ -170,7 +185,8 @@ class Assistant:
         ranking = self.retriever.rank(query, self._encode_queries([query])[0])
         return self._structure_first(ranking, kind) if (kind := documents.about_document(query)) and ranking.hits else ranking
 
-    def _answer(self, question: str, query: str, ranking: Ranking, question_vector, about: str = "") -> Answer:
+    def _answer(self, question: str, query: str, ranking: Ranking, question_vector, about: str = "",
+                said: Sequence[str] = ()) -> Answer:
         """Refuse, or compose from the ranking; sentences are picked by the reader's own words."""
         if composer.is_injection(question):
             return composer.refusal(question, self.topics, query, subject=self.subject)
@@ -186,7 +202,7 @@ class Assistant:
         if any(zipf(w) < RARE_NAME_ZIPF for w in names(question) & set(missing)):
             # "When is Brasilia's rainy season?": a named subject the corpus never names
             return composer.refusal(question, self.topics, query, missing, self.subject)
-        return composer.compose(question, query, top, question_vector, missing, self.subject)
+        return composer.compose(question, query, top, question_vector, missing, self.subject, said)
 
     def _answerable(self, text: str, ranking: Ranking, topic: str = "", allowance: float = 0.0) -> bool:
         top = self._paragraph(ranking.hits[0]) if ranking.hits else None

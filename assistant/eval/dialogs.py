@@ -25,6 +25,9 @@ class DialogReport:
     followup_concat_hit_at_1: float  # baseline: previous question + this one, searched as one
     switch_hit_at_1: float
     switch_alone_hit_at_1: float
+    # follow-ups whose answer opens with the previous answer's first source although the
+    # answer is elsewhere: a repeat where something new was asked for
+    needless_repeats: int = 0
     misses: tuple[dict, ...] = field(default=(), repr=False)
 
     def as_dict(self) -> dict:
@@ -72,11 +75,15 @@ def evaluate_dialog_groups(groups: list[tuple[object, list[list[dict]]]]) -> Dia
     tallies = {"followup": [0, 0, 0, 0], "switch": [0, 0, 0, 0]}  # turns, with history, alone, concatenated
     misses = []
     dialogs = [(assistant, turns) for assistant, group in groups for turns in group]
+    repeats = 0
     for assistant, turns in dialogs:
         history: list[dict] = []
+        previous = None
         for n, turn in enumerate(turns):
             answer = assistant.ask(turn["q"], history=list(history))
             kind = turn.get("kind")
+            if kind == "followup" and _repeats(answer, previous) and not right(answer, turn):
+                repeats += 1
             if n and kind in tallies:
                 counts = tallies[kind]
                 alone = assistant.ask(turn["q"])
@@ -89,9 +96,16 @@ def evaluate_dialog_groups(groups: list[tuple[object, list[list[dict]]]]) -> Dia
                     misses.append({"dialog": [t["q"] for t in turns[: n + 1]], "kind": kind,
                                    "answer": answer.text[:200], "query": answer.query})
             history += [{"role": "user", "content": turn["q"]}, {"role": "assistant", "content": answer.text}]
+            previous = answer
     f, s = tallies["followup"], tallies["switch"]
     return DialogReport(len(dialogs), f[0], s[0], f[1] / max(f[0], 1), f[2] / max(f[0], 1), f[3] / max(f[0], 1),
-                        s[1] / max(s[0], 1), s[2] / max(s[0], 1), tuple(misses))
+                        s[1] / max(s[0], 1), s[2] / max(s[0], 1), repeats, tuple(misses))
+
+
+def _repeats(answer, previous) -> bool:
+    """`answer` opens with the source `previous` opened with."""
+    return bool(previous and previous.answerable and previous.citations and answer.answerable and answer.citations
+                and answer.citations[0].passage_id == previous.citations[0].passage_id)
 
 
 def format_dialog_report(report: DialogReport) -> str:
@@ -101,5 +115,6 @@ def format_dialog_report(report: DialogReport) -> str:
         f"follow-ups hit@1 {report.followup_hit_at_1:.3f} with history, {report.followup_alone_hit_at_1:.3f} alone, "
         f"{report.followup_concat_hit_at_1:.3f} previous question + this one",
         f"switches   hit@1 {report.switch_hit_at_1:.3f} with history, {report.switch_alone_hit_at_1:.3f} alone",
+        f"follow-ups that repeat the previous first source with the answer elsewhere: {report.needless_repeats}",
     ]
     return "\n".join(lines)

@@ -1,0 +1,100 @@
+"""Honest in any domain (issue 25): a misspelt term is read as the article spells it, a
+question about the document is answered from its structure, a follow-up brings something
+new, and a yes/no question about something the article never mentions says so. On the
+bundled article (real model) and on made-up words; each failed before these mechanisms."""
+from __future__ import annotations
+
+import pytest
+
+from assistant.answer.document_questions import CLOSING, LEAD, METHOD, RESULTS, about_document
+from assistant.answer.spelling import respelt
+
+
+def spelt(question: str, *corpus_words: str) -> str:
+    from assistant.text.terms import stemmer
+
+    words = list(corpus_words)
+    return respelt(question, frozenset(stemmer().stemWords(words)), dict(zip(stemmer().stemWords(words), words)).get)
+
+
+def test_a_misspelt_technical_name_is_spelt_as_the_corpus_spells_it():
+    assert spelt("Does Zanamavir work?", "zanamivir", "influenza") == "Does zanamivir work?"
+    assert spelt("How do wrinkels form?", "wrinkles") == "How do wrinkles form?"
+
+
+@pytest.mark.parametrize("question, corpus_word", [
+    ("What is the European version of fiqh?", "fish"),  # a rare word, not a misspelt common one
+    ("Where are the origins of Freemasonry?", "freemason"),  # a suffix more is another subject
+    ("When was the ICTR established?", "ictu"),  # acronyms are left alone
+    ("Who designed the St. Barts museum?", "arts"),  # a typo keeps its first letter
+    ("What does the author conclude?", "conclusion"),  # "conclude" is English
+])
+def test_a_new_subject_is_not_taken_for_a_typo(question, corpus_word):
+    assert spelt(question, corpus_word) == question
+
+
+@pytest.mark.parametrize("question, part", [
+    ("What does this review describe?", LEAD),
+    ("What does the author conclude?", CLOSING),
+    ("What was the methodology of this study?", METHOD),
+    ("What do the findings indicate?", RESULTS),
+    ("Sum this up for me", CLOSING),
+    ("What does this article say about sunscreen?", None),  # a topic of its own: searched
+    ("What does elastin do?", None),
+])
+def test_a_question_about_the_document_names_the_part_that_answers_it(question, part):
+    assert about_document(question) == part
+
+
+def talk(assistant, *questions):
+    history, answers = [], []
+    for question in questions:
+        answers.append(assistant.ask(question, history=list(history)))
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answers[-1].text}]
+    return answers
+
+
+@pytest.mark.slow
+def test_a_capitalised_misspelling_of_an_article_term_is_answered(real_assistant):
+    answer = real_assistant.ask("What does Colagen do?")
+    assert answer.answerable and answer.question == "What does Colagen do?"
+    assert answer.citations[0].section.endswith("The Role of Collagen and Elastin")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question, section", [
+    ("What does this article describe?", "Introduction"),
+    ("What does the author conclude?", "Conclusion"),
+    ("What do the findings indicate?", "Conclusion"),
+    ("What was the methodology of this study?", "Introduction"),  # no methods section: its lead
+])
+def test_questions_about_the_article_itself_are_answered_from_its_structure(real_assistant, question, section):
+    answer = real_assistant.ask(question)
+    assert answer.answerable and answer.citations[0].section == section
+    assert not answer.not_covered
+
+
+@pytest.mark.slow
+def test_a_follow_up_does_not_open_with_the_quote_it_already_gave(real_assistant):
+    first, then = talk(real_assistant, "Why do wrinkles form?", "what can I do about it?")
+    assert then.answerable
+    assert then.citations[0].sentence not in first.text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("questions, unmentioned", [
+    (("What is facial acupuncture used for?", "does it hurt?"), ("hurt",)),
+    (("Does drinking more water reduce wrinkles?",), ("drinking", "water")),
+])
+def test_a_yes_no_question_about_what_the_article_never_mentions_says_so(real_assistant, questions, unmentioned):
+    answer = talk(real_assistant, *questions)[-1]
+    assert answer.not_covered == unmentioned
+    assert answer.text.startswith(f"The article doesn't mention {' or '.join(unmentioned)}. The closest it comes: ")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", ["Does sunscreen help?", "Can facial exercises help with wrinkles?",
+                                      "Is collagen important for the skin?"])
+def test_a_yes_no_question_the_article_answers_is_answered_plainly(real_assistant, question):
+    answer = real_assistant.ask(question)
+    assert answer.answerable and not answer.not_covered

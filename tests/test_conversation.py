@@ -128,3 +128,6 @@ def test_over_twelve_articles_history_beats_no_history_and_both_baselines(real_a
     assert report.followup_hit_at_1 >= report.followup_alone_hit_at_1 + 0.15, report
     assert report.followup_hit_at_1 > report.followup_concat_hit_at_1, report  # previous question + this one
     assert report.switch_hit_at_1 >= report.switch_alone_hit_at_1, report
+    # follow-ups that open with the previous answer's first source although the answer is
+    # elsewhere: 16 / 14 of 138 on 2026-12-06 (the goal is none; issue 25)
+    assert report.needless_repeats <= 16, report

@@ -9,7 +9,13 @@ import yaml
 from . import proxy
 from .topology import DATABASE, REPLICAS, replica_settings
 
-IMAGE = "${ASSISTANT_IMAGE:-article-assistant}"  # an image with the checkout installed (pip install .)
+# Both images come from deploy/Containerfile, built from the checkout (the context is the
+# checkout's root, this file's parent's parent): `build` has CPU torch and the model and
+# writes the index; `serve` is the base install, no torch, and only reads it.
+BUILD_IMAGE = {"image": "article-assistant-build",
+               "build": {"context": "..", "dockerfile": "deploy/Containerfile", "target": "build"}}
+SERVE_IMAGE = {"image": "article-assistant-serve",
+               "build": {"context": "..", "dockerfile": "deploy/Containerfile", "target": "serve"}}
 PROXY_ADDRESS = "172.28.0.2"  # nginx's fixed address: the one replicas trust for X-Forwarded-For
 SUBNET = "172.28.0.0/24"
 INDEX = "/srv/assistant/index"
@@ -20,8 +26,9 @@ HEADER = """\
 # One builder (`assistant watch`, the only writer of the index volume), two replicas that
 # follow it, PostgreSQL for the question log, Redis for the rate limits (nothing saved:
 # counters are worth nothing after a restart) and nginx in front with TLS.
-# Needs POSTGRES_PASSWORD and ASSISTANT_ADMIN_TOKEN, an image with the assistant installed
-# (ASSISTANT_IMAGE), and certificates under /etc/letsencrypt/live/assistant.example.org/.
+# The builder and the replicas are built from deploy/Containerfile (`docker compose build`,
+# or `up --build`; docs/containers.md). Needs POSTGRES_PASSWORD and ASSISTANT_ADMIN_TOKEN,
+# and certificates under /etc/letsencrypt/live/assistant.example.org/.
 """
 
 
@@ -30,7 +37,7 @@ def services() -> dict:
     replica_env = replica_settings(database_url, "redis://redis:6379/0", INDEX, PROXY_ADDRESS) | {
         "ASSISTANT_HOST": "0.0.0.0", "ASSISTANT_PORT": "7860", "ASSISTANT_ADMIN_TOKEN": "${ASSISTANT_ADMIN_TOKEN:?}"}
     replica = {
-        "image": IMAGE, "command": ["assistant", "serve", "--replica"], "environment": replica_env,
+        **SERVE_IMAGE, "command": ["assistant", "serve", "--replica"], "environment": replica_env,
         "volumes": [f"index:{INDEX}"], "depends_on": ["postgres", "redis", "builder"],
         "restart": "unless-stopped",  # until the builder's first index exists, a replica exits and is restarted
         "healthcheck": {"test": ["CMD", "python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:7860/healthz')"],
@@ -44,7 +51,7 @@ def services() -> dict:
                          "volumes": ["pgdata:/var/lib/postgresql/data"]},
             "redis": {"image": "redis:7", "restart": "unless-stopped",
                       "command": ["redis-server", "--save", "", "--appendonly", "no"]},
-            "builder": {"image": IMAGE, "restart": "unless-stopped",
+            "builder": {**BUILD_IMAGE, "restart": "unless-stopped",
                         "command": ["assistant", "watch", "--corpus", CORPUS, "--index", INDEX],
                         "volumes": [f"../corpus:{CORPUS}:ro", f"index:{INDEX}"]},
             **{f"replica-{name}": replica for name in REPLICAS},

@@ -13,10 +13,12 @@ $(BIN)/python:
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 # Reinstalls only when the dependency list changes. The build extra (torch, the model) makes
-# the index; the tests build indexes. torch comes alone from TORCH_INDEX, before the rest.
+# the index; the tests build indexes. torch comes alone from TORCH_INDEX when that answers
+# within 5 s, before the rest; else from pip's own index (where it is unreachable, as on a
+# machine that reaches only a PyPI mirror, pip would retry it for every package).
 $(INSTALLED): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt --extra-index-url $(TORCH_INDEX) torch
+	$(BIN)/python -m pip install --quiet -c constraints.txt $$($(BIN)/python -c "import urllib.request as u; u.urlopen('$(TORCH_INDEX)/', timeout=5); print('--extra-index-url $(TORCH_INDEX)')" 2>/dev/null) torch
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[build,test]'
 	touch $@
 

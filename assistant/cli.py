@@ -118,9 +118,10 @@ def _report(report, as_json: bool) -> str:
 
 
 def _say_skipped(report) -> None:
-    """One line on stderr per file the build left out; front matter that can't be read is a warning."""
+    """One line on stderr per file the build left out; a file to fix (front matter that can't
+    be read, a URL that can't be linked to) is a warning."""
     for skipped in report.skipped:
-        if skipped.reason == "front matter":
+        if skipped.needs_fixing:
             where = f"{skipped.source} line {skipped.line}" if skipped.line else skipped.source
             print(f"warning: {where}: {skipped.detail}", file=sys.stderr)
         else:

@@ -13,7 +13,7 @@ import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from assistant.content.passages import slugify
 from assistant.content.publishing import publication_date, withheld
@@ -115,6 +115,18 @@ def source_url(url: str, path: Path) -> str:
         raise CorpusError(f"{path}: url {url[:100]!r} is not an absolute http(s) URL with a host "
                           "(like https://blog.example/post); fix it or remove it")
     return url
+
+
+def web_url(url: str, base: str = "") -> str:
+    """`url` resolved against the page it was found on (`base`), if that is a URL source_url
+    accepts; "" for anything else (javascript:, data:, a path with no page to resolve it on)."""
+    url = url.strip()
+    if not url:
+        return ""
+    try:
+        return source_url(urljoin(base, url) if base else url, Path("-"))
+    except (CorpusError, ValueError):
+        return ""
 
 
 def read_article(path: Path, corpus_dir: Path, now: datetime) -> Document | Skipped:

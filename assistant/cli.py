@@ -63,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("source", help="feed, sitemap or blog URL, or a folder or file of saved pages")
     ingest.add_argument("--max-posts", type=int, default=1000)
     ingest.add_argument("--timeout", type=float, default=20.0, help="seconds per request")
+    ingest.add_argument("--allow-host", action="append", default=[], metavar="HOST",
+                        help="another host posts may be fetched from (repeatable); only the source's host by default")
+    ingest.add_argument("--max-pages", type=int, default=2000, help="requests in all, redirects included (default 2000)")
+    ingest.add_argument("--max-bytes", type=int, default=512 * 1024 * 1024, help="bytes read in all (default 512 MiB)")
+    ingest.add_argument("--max-seconds", type=float, default=1800.0, help="seconds for the whole run (default 1800)")
     ingest.add_argument("--json", action="store_true", help="one JSON object: the ingest and build reports")
 
     watch = commands.add_parser("watch", help="rebuild the index whenever corpus files change")
@@ -118,9 +123,10 @@ def _report(report, as_json: bool) -> str:
 
 
 def _say_skipped(report) -> None:
-    """One line on stderr per file the build left out; front matter that can't be read is a warning."""
+    """One line on stderr per file the build left out; a file to fix (front matter that can't
+    be read, a URL that can't be linked to) is a warning."""
     for skipped in report.skipped:
-        if skipped.reason == "front matter":
+        if skipped.needs_fixing:
             where = f"{skipped.source} line {skipped.line}" if skipped.line else skipped.source
             print(f"warning: {where}: {skipped.detail}", file=sys.stderr)
         else:
@@ -233,18 +239,22 @@ def _eval_collection(args) -> int:
 
 
 def _ingest(args) -> int:
+    from assistant.content.fetcher import Limits
     from assistant.content.ingest import ingest
     from assistant.engine.build import build
     from assistant.model.embedder import Embedder
 
     settings = _settings(args)
-    report = ingest(args.source, settings.corpus_dir, timeout=args.timeout, max_posts=args.max_posts)
+    report = ingest(args.source, settings.corpus_dir, timeout=args.timeout, max_posts=args.max_posts,
+                    allow_hosts=args.allow_host, limits=Limits(args.max_pages, args.max_bytes, args.max_seconds))
     for line in report.failed:
         print(f"skipped {line}", file=sys.stderr)
+    for line in report.stopped:
+        print(f"warning: {line}", file=sys.stderr)
     built = build(settings.corpus_dir, settings.index_dir, Embedder(settings.model), progress=sys.stderr.isatty() and not args.json)
     if args.json:
         print(json.dumps({"added": report.added, "updated": report.updated, "unchanged": report.unchanged,
-                          "failed": len(report.failed), "files": list(report.files), "build": json.loads(_report(built, True))}))
+                          "failed": len(report.failed), "files": list(report.files), "stopped": list(report.stopped), "build": json.loads(_report(built, True))}))
     else:
         print(f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, {len(report.failed)} failed")
         print(_report(built, False))

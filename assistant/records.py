@@ -58,8 +58,9 @@ class Document:
 
 
 # unreadable: binary or empty; draft: `draft: true` or `published: false`; scheduled: dated
-# in the future; front matter: not valid YAML (it might have said `draft: true`)
-SkipReason = Literal["unreadable", "draft", "scheduled", "front matter"]
+# in the future; front matter: not valid YAML (it might have said `draft: true`); url: a URL
+# citations can't link to (relative, javascript:, no host)
+SkipReason = Literal["unreadable", "draft", "scheduled", "front matter", "url"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,11 @@ class Skipped:
     reason: SkipReason
     detail: str  # for the owner: "a draft (draft: true)", "scheduled for …", the YAML problem
     line: int = 0  # the line of the file the problem is on; 0: none in particular
+
+    @property
+    def needs_fixing(self) -> bool:
+        """A file the owner must fix (a warning), not a post that waits to be public (news)."""
+        return self.reason in ("front matter", "url")
 
 
 @dataclass(frozen=True)

@@ -112,9 +112,10 @@ def asgi_server(app, **config):
 
 
 @contextmanager
-def static_server(directory: Path):
-    """A plain static file server on its own port (another origin); yields its base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
+def static_server(directory: Path, seen: list[str] | None = None, redirects: dict[str, str] | None = None):
+    """A plain static file server on its own port (another origin); yields its base URL.
+    Each request's path is appended to `seen`; a path in `redirects` answers 302 to its value."""
+    handler = functools.partial(_QuietHandler, directory=str(directory), seen=seen, redirects=redirects or {})
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -126,6 +127,21 @@ def static_server(directory: Path):
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def __init__(self, *args, seen: list[str] | None = None, redirects: dict[str, str], **kwargs):
+        self.seen, self.redirects = seen, redirects
+        super().__init__(*args, **kwargs)
+
+    def do_GET(self):
+        if self.seen is not None:
+            self.seen.append(self.path)
+        if self.path in self.redirects:
+            self.send_response(302)
+            self.send_header("Location", self.redirects[self.path])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        super().do_GET()
+
     def log_message(self, *args):
         pass
 

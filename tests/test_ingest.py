@@ -10,7 +10,7 @@ import pytest
 from conftest import FakeEmbedder
 from servers import static_server
 
-from assistant.content.corpus import load_document
+from assistant.content.corpus import load_corpus, load_document
 from assistant.content.ingest import ingest
 from assistant.engine import build as index_build
 from assistant.errors import CorpusError
@@ -381,3 +381,188 @@ def test_the_ingest_command_pulls_a_feed_builds_and_re_embeds_only_a_changed_pos
     second = assistant("ingest", f"{base}/feeds/posts/default", "--json")
     assert (second["added"], second["updated"], second["unchanged"]) == (0, 1, 2)
     assert (second["build"]["embedded"], second["build"]["removed"]) == (1, 1)
+
+
+# --- What ingest may fetch (issue 24): the source's host only, public addresses only, within caps.
+# The blog is on 127.0.0.1; "localhost" is another host (its server is on 127.0.0.1 too).
+
+SECRET = "<html><body><div class='post-body'>Admin token: s3cr3t. Only for the owner.</div></body></html>"
+
+
+def test_entries_and_redirects_to_another_host_are_not_fetched(tmp_path):
+    site, admin, corpus = tmp_path / "site", tmp_path / "admin", tmp_path / "corpus"
+    write(admin / "admin/token.html", SECRET)
+    admin_seen: list[str] = []
+    with static_server(admin, seen=admin_seen) as admin_base:
+        elsewhere = admin_base.replace("127.0.0.1", "localhost") + "/admin/token.html"
+        with static_server(write(site / "index.html", "").parent, redirects={"/go": elsewhere}) as base:
+            full = with_urls(base, posts())[0]
+            linked = {"title": "Linked", "path": "a", "url": elsewhere, "updated": "2023-01-01T00:00:00Z", "summary": "..."}
+            bounced = {"title": "Bounced", "path": "b", "url": f"{base}/go", "updated": "2023-01-01T00:00:00Z", "summary": "..."}
+            write(site / "feed.xml", atom([full, linked, bounced]))
+            report = ingest(f"{base}/feed.xml", corpus)
+
+    assert admin_seen == []  # not one request reached the other host
+    assert report.added == 1
+    assert len(report.failed) == 2 and all("is not the source's host" in line and "--allow-host" in line
+                                           for line in report.failed), report.failed
+    assert not any("s3cr3t" in path.read_text() for path in corpus.rglob("*.md"))
+
+
+def test_a_host_the_owner_names_is_fetched(tmp_path):
+    site, other, corpus = tmp_path / "site", tmp_path / "other", tmp_path / "corpus"
+    write(other / "2023/muscles.html", blog_page("Facial muscles and wrinkles", "", MUSCLES))
+    other_seen: list[str] = []
+    with static_server(other, seen=other_seen) as other_base:
+        elsewhere = other_base.replace("127.0.0.1", "localhost") + "/2023/muscles.html"
+        with static_server(write(site / "index.html", "").parent, redirects={"/go": elsewhere}) as base:
+            write(site / "feed.xml", atom([{"title": "Muscles", "path": "go", "url": f"{base}/go",
+                                            "updated": "2023-01-01T00:00:00Z", "summary": "..."}]))
+            report = ingest(f"{base}/feed.xml", corpus, allow_hosts=["localhost"])
+
+    assert (report.added, report.failed, other_seen) == (1, (), ["/2023/muscles.html"])
+
+
+def test_a_name_that_resolves_to_a_private_address_is_refused_unless_the_source_is_one(tmp_path):
+    """A saved feed has no address of its own: a named host is fetched only if it is public,
+    and the check is made on the DNS answer the connection uses ("localhost" -> 127.0.0.1)."""
+    site, corpus = tmp_path / "site", tmp_path / "corpus"
+    write(site / "2023/muscles.html", blog_page("Facial muscles and wrinkles", "", MUSCLES))
+    seen: list[str] = []
+    with static_server(site, seen=seen) as base:
+        local = base.replace("127.0.0.1", "localhost")
+        feed = write(tmp_path / "saved/feed.xml", atom([{"title": "Muscles", "path": "m", "updated": "2023-01-01T00:00:00Z",
+                                                        "url": f"{local}/2023/muscles.html", "summary": "..."}]))
+        report = ingest(str(feed), corpus, allow_hosts=["localhost"])
+
+    assert seen == [] and report.added == 0
+    assert report.failed == (f"localhost resolves to 127.0.0.1, which is not a public address; "
+                             "ingest reaches private addresses only when the source itself is one",)
+
+
+@pytest.mark.parametrize("address, public", [
+    ("127.0.0.2", False), ("10.1.2.3", False), ("192.168.0.1", False), ("169.254.169.254", False), ("100.64.0.1", False),
+    ("0.0.0.0", False), ("224.0.0.1", False), ("::1", False), ("fe80::1%eth0", False), ("::ffff:127.0.0.1", False),
+    ("fd00::1", False), ("93.184.216.34", True), ("2606:4700::1", True)])
+def test_which_addresses_are_public(address, public):
+    from assistant.content.fetcher import is_public
+
+    assert is_public(address) is public
+
+
+def test_a_relative_canonical_is_resolved_and_other_schemes_are_dropped(tmp_path):
+    site, corpus = tmp_path / "site", tmp_path / "corpus"
+    with static_server(write(site / "index.html", "").parent) as base:
+        write(site / "2023/05/muscles.html", blog_page("Facial muscles and wrinkles", "/2023/05/facial-muscles.html", MUSCLES))
+        write(site / "2023/04/starter.html", blog_page("Caring for a sourdough starter", "javascript:alert(1)", STARTER))
+        write(site / "sitemap.xml", f"""<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+<url><loc>{base}/2023/05/muscles.html</loc></url><url><loc>{base}/2023/04/starter.html</loc></url></urlset>""")
+        from_sitemap = ingest(f"{base}/sitemap.xml", corpus)
+        tides = with_urls(base, posts())[2] | {"url": "javascript:alert(1)"}
+        write(site / "feed.xml", atom([tides]))
+        from_feed = ingest(f"{base}/feed.xml", tmp_path / "feed-corpus")
+
+    assert (from_sitemap.added, from_feed.added) == (2, 1)
+    documents, skipped = load_corpus(corpus)
+    assert skipped == []
+    assert sorted(d.url for d in documents) == [f"{base}/2023/04/starter.html", f"{base}/2023/05/facial-muscles.html"]
+    documents, skipped = load_corpus(tmp_path / "feed-corpus")
+    assert (skipped, [(d.title, d.url) for d in documents]) == ([], [("Exploring tide pools", "")])
+
+
+def caps(**limits):
+    from assistant.content.fetcher import Limits  # here, so the older code fails test by test
+
+    return Limits(**limits)
+
+
+def feed_chain(site: Path, base: str, length: int) -> None:
+    """feed-0.xml -> feed-1.xml -> … by rel="next", one post each, every page unique."""
+    for n in range(length):
+        entry = {"title": f"Post {n}", "path": f"p/{n}.html", "url": f"{base}/p/{n}.html", "updated": "2023-01-01T00:00:00Z",
+                 "content": f"<p>Post number {n} is about tide pools.</p>"}
+        write(site / f"feed-{n}.xml", atom([entry], next_href=f"{base}/feed-{n + 1}.xml"))
+
+
+def test_a_chain_of_400_feed_pages_stops_at_max_pages(tmp_path):
+    site, seen = tmp_path / "site", []
+    with static_server(write(site / "index.html", "").parent, seen=seen) as base:
+        feed_chain(site, base, 400)
+        report = ingest(f"{base}/feed-0.xml", tmp_path / "corpus", limits=caps(pages=5))
+
+    assert len(seen) == 5 and report.added == 5
+    assert report.stopped == ("max-pages: stopped after 5 pages",)
+
+
+def test_a_sitemap_index_of_400_sitemaps_stops_at_max_pages(tmp_path):
+    site, seen = tmp_path / "site", []
+    with static_server(write(site / "index.html", "").parent, seen=seen) as base:
+        for n in range(400):
+            write(site / f"sitemap-{n}.xml", '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"></urlset>')
+        write(site / "sitemap.xml", '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">' + "".join(
+            f"<sitemap><loc>{base}/sitemap-{n}.xml</loc></sitemap>" for n in range(400)) + "</sitemapindex>")
+        report = ingest(f"{base}/sitemap.xml", tmp_path / "corpus", limits=caps(pages=5))
+
+    assert len(seen) == 5
+    assert report.stopped == ("max-pages: stopped after 5 pages",)
+
+
+def test_max_bytes_stops_a_chain_of_feed_pages(tmp_path):
+    site, seen = tmp_path / "site", []
+    with static_server(write(site / "index.html", "").parent, seen=seen) as base:
+        feed_chain(site, base, 400)
+        page = (site / "feed-1.xml").stat().st_size
+        report = ingest(f"{base}/feed-0.xml", tmp_path / "corpus", limits=caps(bytes=int(page * 2.5)))
+
+    assert len(seen) == 3 and report.added == 2  # the third page went over while it was read
+    assert report.stopped == (f"max-bytes: stopped after {int(page * 2.5)} bytes",)
+
+
+def test_max_seconds_stops_a_chain_of_feed_pages(tmp_path):
+    """The clock is the server's: each request it answers takes ten 'seconds'."""
+    site, seen = tmp_path / "site", []
+    with static_server(write(site / "index.html", "").parent, seen=seen) as base:
+        feed_chain(site, base, 400)
+        report = ingest(f"{base}/feed-0.xml", tmp_path / "corpus", limits=caps(seconds=35),
+                        clock=lambda: 10.0 * len(seen))
+
+    assert len(seen) == 4 and report.added == 3  # the fourth page came in at 40 s, past the cap
+    assert report.stopped == ("max-seconds: stopped after 35 s",)
+
+
+def test_posts_a_cap_left_unfetched_are_counted_not_failed(tmp_path):
+    site, seen = tmp_path / "site", []
+    with static_server(write(site / "index.html", "").parent, seen=seen) as base:
+        entries = with_urls(base, posts())
+        for entry in entries:
+            write(site / entry["path"], blog_page(entry["title"], entry["url"], entry["content"]))
+        summaries = [{k: v for k, v in e.items() if k != "content"} | {"summary": "..."} for e in entries]
+        write(site / "feed.xml", atom(summaries))
+        report = ingest(f"{base}/feed.xml", tmp_path / "corpus", limits=caps(pages=2))
+
+    assert (len(seen), report.added, report.failed) == (2, 1, ())
+    assert report.stopped == ("max-pages: stopped after 2 pages (2 posts not fetched)",)
+
+
+def test_a_chain_of_sitemap_indexes_is_followed_one_level_as_the_protocol_allows(tmp_path):
+    site, seen = tmp_path / "site", []
+    with static_server(write(site / "index.html", "").parent, seen=seen) as base:
+        for n in range(400):
+            write(site / f"sitemap-{n}.xml", f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                                             f'<sitemap><loc>{base}/sitemap-{n + 1}.xml</loc></sitemap></sitemapindex>')
+        report = ingest(f"{base}/sitemap-0.xml", tmp_path / "corpus")
+
+    assert seen == ["/sitemap-0.xml", "/sitemap-1.xml"]
+    assert report.failed == (f"{base}/sitemap-1.xml: a sitemap index listed by a sitemap index; not followed "
+                             "(the sitemap protocol allows one level)",)
+
+
+def test_a_chain_of_empty_feed_pages_ends_at_the_first_empty_one(tmp_path):
+    site, seen = tmp_path / "site", []
+    with static_server(write(site / "index.html", "").parent, seen=seen) as base:
+        feed_chain(site, base, 1)
+        for n in range(1, 400):
+            write(site / f"feed-{n}.xml", atom([], next_href=f"{base}/feed-{n + 1}.xml"))
+        report = ingest(f"{base}/feed-0.xml", tmp_path / "corpus")
+
+    assert (seen, report.added) == (["/feed-0.xml", "/feed-1.xml"], 1)

@@ -12,6 +12,7 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
 from bs4.exceptions import ParserRejectedMarkup
 
+from assistant.content.corpus import web_url
 from assistant.content.plaintext import is_chrome
 from assistant.errors import CorpusError
 
@@ -36,7 +37,8 @@ class Post:
 
 
 def read_post(markup: bytes | str, url: str, label: str) -> Post:
-    """A post from a page or a feed's HTML: title, canonical URL, date and body blocks."""
+    """A post from a page or a feed's HTML: title, canonical URL, date and body blocks. A
+    relative canonical URL is resolved against `url`; one that isn't http(s) is dropped."""
     try:
         soup = BeautifulSoup(markup, "html.parser")
     except ParserRejectedMarkup:
@@ -60,7 +62,7 @@ def read_post(markup: bytes | str, url: str, label: str) -> Post:
     blocks = _clean(_blocks(body), title)
     if not blocks:
         raise CorpusError(f"{label}: no article text found")
-    return Post(meta("canonical", "og:url") or url, title, meta("article:modified_time", "article:published_time"), blocks)
+    return Post(web_url(meta("canonical", "og:url"), url) or web_url(url), title, meta("article:modified_time", "article:published_time"), blocks)
 
 
 def _blocks(root: Tag) -> list[tuple[str, str]]:

@@ -13,7 +13,7 @@ import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from assistant.content.passages import slugify
 from assistant.content.publishing import publication_date, withheld
@@ -117,9 +117,22 @@ def source_url(url: str, path: Path) -> str:
     return url
 
 
+def web_url(url: str, base: str = "") -> str:
+    """`url` resolved against the page it was found on (`base`), if that is a URL source_url
+    accepts; "" for anything else (javascript:, data:, a path with no page to resolve it on)."""
+    url = url.strip()
+    if not url:
+        return ""
+    try:
+        return source_url(urljoin(base, url) if base else url, Path("-"))
+    except (CorpusError, ValueError):
+        return ""
+
+
 def read_article(path: Path, corpus_dir: Path, now: datetime) -> Document | Skipped:
     """One article file as a Document, or why it is left out: not text (binary, empty), not
-    public yet at `now`, or front matter that can't be read (it might have said `draft: true`)."""
+    public yet at `now`, front matter that can't be read (it might have said `draft: true`),
+    or a URL citations can't link to."""
     source = str(path.relative_to(corpus_dir))
     data = path.read_bytes()
     if b"\x00" in data[:8192]:
@@ -135,12 +148,16 @@ def read_article(path: Path, corpus_dir: Path, now: datetime) -> Document | Skip
         return unpublished
     if not parsed.blocks:
         return Skipped(source, "unreadable", "not a readable article")
+    try:
+        url = source_url(str(meta.get("url") or parsed.url or ""), Path(source))
+    except CorpusError as exc:  # one bad article is left out, not every build stopped
+        return Skipped(source, "url", f"{str(exc).removeprefix(f'{source}: ')}; skipped until then")
     relative = path.relative_to(corpus_dir).with_suffix("")
     return Document(
         slug=slugify("-".join(relative.parts)),
         source=source,
         title=str(meta.get("title") or parsed.title or relative.name),
-        url=source_url(str(meta.get("url") or parsed.url or ""), path),
+        url=url,
         text=parsed.text,
         blocks=parsed.blocks,
     )

@@ -1,6 +1,7 @@
 """A blog's posts -> Markdown files in the corpus: reads an Atom/RSS feed, a sitemap or
 saved .html pages and writes corpus/<host>/<post-path>.md, rewriting only what changed.
 It indexes nothing (run a build after) and never deletes a file a post no longer backs.
+What it may fetch (which hosts, which addresses, how much) is fetcher.py's.
 """
 from __future__ import annotations
 
@@ -9,20 +10,19 @@ import os
 import re
 import time
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
-import httpx
 from bs4 import BeautifulSoup
 
 from assistant.content.blogpost import Post, read_post, to_markdown
+from assistant.content.corpus import web_url
+from assistant.content.fetcher import Fetcher, LimitReached, Limits
 from assistant.content.passages import slugify
 from assistant.errors import CorpusError
-
-USER_AGENT = "article-assistant-ingest/0.1"
-MAX_BYTES = 20 * 1024 * 1024
 # The first element's name, past XML declarations, comments and a doctype; "*+" never
 # backtracks, so no input can make this slow.
 _ROOT = re.compile(rb"(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(?:\[.*?\])?\s*>)*+<([A-Za-z][\w:.-]*)", re.S | re.I)
@@ -36,18 +36,22 @@ class IngestReport:
     unchanged: int
     failed: tuple[str, ...]  # one line per post that could not be fetched or read
     files: tuple[str, ...]  # written (added or updated), relative to the corpus folder
+    stopped: tuple[str, ...] = ()  # the caps (max-pages, max-bytes, max-seconds) reached, one line each
 
 
-
-
-def ingest(source: str, corpus_dir: Path, *, timeout: float = 20.0, max_posts: int = 1000) -> IngestReport:
+def ingest(source: str, corpus_dir: Path, *, timeout: float = 20.0, max_posts: int = 1000,
+           allow_hosts: Iterable[str] = (), limits: Limits = Limits(),
+           clock: Callable[[], float] = time.monotonic) -> IngestReport:
     """Pull up to `max_posts` posts from a feed or sitemap URL, or a folder or file of saved
-    pages, into corpus_dir/<host>/. Raises CorpusError when the source itself is unusable."""
-    with httpx.Client(timeout=timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}) as client:
-        reader = _Reader(client, source, timeout, max_posts)
-        if re.match(r"[A-Za-z][\w+.-]*:", source) and not Path(source).exists():
-            if urlsplit(source).scheme.lower() not in ("http", "https"):
-                raise CorpusError(f"refusing {source}: only http(s) URLs and local paths can be ingested")
+    pages, into corpus_dir/<host>/, fetching only from the source's host and `allow_hosts`,
+    within `limits` (timed by `clock`). Raises CorpusError when the source itself is unusable."""
+    is_url = bool(re.match(r"[A-Za-z][\w+.-]*:", source)) and not Path(source).exists()
+    if is_url and urlsplit(source).scheme.lower() not in ("http", "https"):
+        raise CorpusError(f"refusing {source}: only http(s) URLs and local paths can be ingested")
+    fetcher = Fetcher(source if is_url else "", allow_hosts, limits, timeout, clock)
+    try:
+        reader = _Reader(fetcher, source, max_posts)
+        if is_url:
             posts = reader.posts(*reader.fetch(source))
             folder = urlsplit(source).hostname or "site"
         else:
@@ -62,40 +66,32 @@ def ingest(source: str, corpus_dir: Path, *, timeout: float = 20.0, max_posts: i
             else:
                 posts = [replace(post, name=path.stem) for post in reader.posts(path.read_bytes(), "")]
             folder = next((urlsplit(p.url).hostname for p in posts if urlsplit(p.url).hostname), path.stem)
-    return _write(posts, corpus_dir / slugify(folder), corpus_dir, reader.failed)
+    finally:
+        fetcher.close()
+    stopped = tuple(line + (f" ({reader.not_fetched} posts not fetched)" if reader.not_fetched else "")
+                    for line in fetcher.reached.values())
+    return replace(_write(posts, corpus_dir / slugify(folder), corpus_dir, reader.failed), stopped=stopped)
 
 
 class _Reader:
     """Fetches and reads one source; what fails for one post is noted in `failed`, not raised."""
 
-    def __init__(self, client: httpx.Client, source: str, timeout: float, max_posts: int):
-        self.client, self.source, self.timeout, self.max_posts = client, source, timeout, max_posts
+    def __init__(self, fetcher: Fetcher, source: str, max_posts: int):
+        self.fetcher, self.source, self.max_posts = fetcher, source, max_posts
         self.failed: list[str] = []
+        self.not_fetched = 0  # posts left out because a cap of the run was reached
 
     def fetch(self, url: str) -> tuple[bytes, str]:
-        """GET with a size cap and an overall deadline; returns the body and the final URL."""
-        if urlsplit(url).scheme.lower() not in ("http", "https"):
-            raise CorpusError(f"{url}: not an http(s) URL")
-        deadline = time.monotonic() + self.timeout
-        try:
-            with self.client.stream("GET", url) as response:
-                if response.status_code >= 400:
-                    raise CorpusError(f"{url}: HTTP {response.status_code}")
-                chunks, size = [], 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > MAX_BYTES or time.monotonic() > deadline:
-                        raise CorpusError(f"{url}: over {MAX_BYTES} bytes or {self.timeout:g} s")
-                    chunks.append(chunk)
-                return b"".join(chunks), str(response.url)
-        except httpx.HTTPError as exc:
-            raise CorpusError(" ".join(f"{url}: {type(exc).__name__} {exc}".split())) from None
+        """The body and the final URL (see Fetcher.get)."""
+        return self.fetcher.get(url)
 
     def each(self, items, read) -> list[Post]:
         posts = []
         for item in items:
             try:
                 posts.append(read(item))
+            except LimitReached:  # the report names the cap once, not once per post
+                self.not_fetched += 1
             except (CorpusError, OSError) as exc:
                 self.failed.append(str(exc) if isinstance(exc, CorpusError) else f"{item}: {exc.strerror}")
         return posts
@@ -118,42 +114,52 @@ class _Reader:
         raise CorpusError(f"{self.source} is not an Atom/RSS feed, a sitemap or an HTML page")
 
     def feed(self, data: bytes, url: str) -> list[Post]:
-        """Entries of a feed and its rel="next" pages; an entry with only a summary is fetched."""
+        """Entries of a feed and its rel="next" pages; an entry with only a summary is fetched.
+        A next page without entries ends the chain, so pages followed never outnumber posts."""
         entries, seen = [], {url}
         while True:
             feed = feedparser.parse(data, response_headers={"content-location": url})
             entries.extend(feed.entries[: self.max_posts - len(entries)])
             next_url = next((link.get("href") for link in feed.feed.get("links", []) if link.get("rel") == "next"), None)
-            if len(entries) >= self.max_posts or not next_url or next_url in seen:
+            if len(entries) >= self.max_posts or not next_url or next_url in seen or (len(seen) > 1 and not feed.entries):
                 return self.each(entries, self.entry)
             seen.add(next_url)
             try:
                 data, url = self.fetch(next_url)
+            except LimitReached:
+                return self.each(entries, self.entry)
             except CorpusError as exc:
                 self.failed.append(str(exc))
                 return self.each(entries, self.entry)
 
     def entry(self, entry) -> Post:
-        link, title = entry.get("link", ""), " ".join(entry.get("title", "").split())
-        content = entry.get("content")
+        # feedparser has resolved relative links against the feed's URL; other schemes go
+        given, title = entry.get("link", "").strip(), " ".join(entry.get("title", "").split())
+        link, content = web_url(given), entry.get("content")
         if content:  # the full post is in the feed: no need to fetch the page
             value = content[0].get("value", "")
-            post = read_post(value if "html" in content[0].get("type", "html") else html.escape(value), "", link or title)
+            post = read_post(value if "html" in content[0].get("type", "html") else html.escape(value), link, link or title)
         elif link:
-            post = read_post(self.fetch(link)[0], link, link)
+            body, final_url = self.fetch(link)
+            post = read_post(body, final_url, link)
+        elif given:
+            raise CorpusError(f"feed entry {title!r}: link {given[:100]!r} is not an http(s) URL")
         else:
             raise CorpusError(f"feed entry {title!r} has neither content nor a link")
         updated = entry.get("updated") or entry.get("published") or post.updated
         return replace(post, url=link or post.url, title=title or post.title, updated=updated)
 
     def sitemap(self, data: bytes | None, url: str) -> list[Post]:
-        """<urlset> page locations (with lastmod), following a <sitemapindex> to its sitemaps."""
+        """<urlset> page locations (with lastmod), following a <sitemapindex> to its sitemaps:
+        one level, as the sitemap protocol allows, so a chain of indexes is not followed."""
         pages: list[tuple[str, str]] = []
         queue, seen = [(url, data)], {url}
         while queue and len(pages) < self.max_posts:
             sitemap_url, data = queue.pop(0)
             try:
                 root = ElementTree.fromstring(self.fetch(sitemap_url)[0] if data is None else data)
+            except LimitReached:
+                break
             except (CorpusError, ElementTree.ParseError) as exc:
                 error = str(exc) if isinstance(exc, CorpusError) else f"{sitemap_url or self.source}: not valid sitemap XML"
                 if data is not None:  # the source itself; one sitemap of an index only fails its posts
@@ -161,6 +167,10 @@ class _Reader:
                 self.failed.append(error)
                 continue
             index = root.tag.endswith("sitemapindex")
+            if index and data is None:
+                self.failed.append(f"{sitemap_url}: a sitemap index listed by a sitemap index; not followed "
+                                   "(the sitemap protocol allows one level)")
+                continue
             for node in root:
                 fields = {child.tag.rpartition("}")[2]: (child.text or "").strip() for child in node}
                 loc = urljoin(sitemap_url, fields.get("loc", ""))

@@ -194,11 +194,11 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
 
 
 def log_skipped(report: BuildReport) -> None:
-    """Log what a build left out (the CLI prints it instead): front matter that can't be
-    read is a warning, a draft or scheduled post is news."""
+    """Log what a build left out (the CLI prints it instead): a file to fix (front matter
+    that can't be read, a URL that can't be linked to) is a warning, a draft or scheduled post is news."""
     for skipped in report.skipped:
         where = f"{skipped.source} line {skipped.line}" if skipped.line else skipped.source
-        level = logging.WARNING if skipped.reason == "front matter" else logging.INFO
+        level = logging.WARNING if skipped.needs_fixing else logging.INFO
         log.log(level, "%s: %s", where, skipped.detail)
 
 

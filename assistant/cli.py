@@ -301,7 +301,7 @@ def _insights(args) -> int:
     from assistant.model.embedder import Embedder
     from assistant.questionlog import insights
     from assistant.questionlog import writer as questionlog
-    from assistant.settings import safe_url
+    from assistant.urls import safe_url
 
     if args.days < 1 or args.top < 1:
         raise InvalidArgument("--days and --top must be at least 1")
@@ -337,7 +337,8 @@ def _init(args) -> int:
 
 def _paths(args) -> int:
     from assistant.model.export import cache_dir
-    from assistant.settings import CONFIG_NAME, safe_url
+    from assistant.settings import CONFIG_NAME
+    from assistant.urls import safe_url
 
     settings = _settings(args)
     rows = [("home", settings.home),

@@ -112,16 +112,6 @@ def _environment(env) -> dict[str, object]:
     }
 
 
-def safe_url(url: str) -> str:
-    """A setting's URL without a user, password or query (which may carry a password), for messages."""
-    if "://" not in url:
-        return url
-    scheme, _, rest = url.partition("://")
-    if scheme.lower() == "sqlite":
-        return url
-    return f"{scheme}://{rest.partition('?')[0].rpartition('@')[2]}"
-
-
 def _positive(raw: str | None) -> bool:
     return bool(raw) and raw.strip().isdigit() and int(raw) > 0
 

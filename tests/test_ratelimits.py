@@ -127,3 +127,35 @@ def test_two_servers_on_one_redis_refuse_together_questions_and_ratings_apart(re
         # ratings have a budget of their own, shared too
         rated = [httpx.post(f"{base}/api/feedback").status_code for base in (a, b, a)]
         assert rated == [200, 200, 429]
+
+
+def behind_a_proxy(rate: str):
+    """A TestClient for tiny_app whose requests come from the trusted proxy 127.0.0.1."""
+    from starlette.testclient import TestClient
+
+    settings = Settings(rate_limit=rate, trusted_proxies=("127.0.0.1",))
+    return TestClient(tiny_app(settings), client=("127.0.0.1", 50000))
+
+
+def test_twelve_addresses_of_one_ipv6_64_behind_the_proxy_share_one_budget():
+    proxy = behind_a_proxy("3/minute")
+    rotated = [proxy.get("/api/ask", headers={"X-Forwarded-For": f"2001:db8:0:1::{n:x}"}).status_code
+               for n in range(1, 13)]
+    assert rotated == [200] * 3 + [429] * 9
+    assert proxy.get("/api/ask", headers={"X-Forwarded-For": "2001:db8:0:2::1"}).status_code == 200  # the next /64
+
+
+def test_other_spellings_of_a_limited_address_share_its_budget():
+    from assistant.http.rate_limits import Budget
+
+    proxy = behind_a_proxy("3/minute")
+    spellings = {"198.51.100.7": ["::ffff:198.51.100.7", "[::ffff:198.51.100.7]:443", "198.51.100.7:8080",
+                                  "198.051.100.007", "::FFFF:C633:6407"],
+                 "2001:db8::1": ["2001:0DB8:0000:0000:0000:0000:0000:0001", "[2001:db8::1]:443", "2001:db8::1%eth0",
+                                 "[2001:DB8::1%25eth0]:8443"]}
+    for address, others in spellings.items():
+        assert [proxy.get("/api/ask", headers={"X-Forwarded-For": address}).status_code for _ in range(3)] == [200] * 3
+        assert {other: proxy.get("/api/ask", headers={"X-Forwarded-For": other}).status_code for other in others} \
+            == {other: 429 for other in others}
+    chat = Budget("1/minute")  # the chat page's budget keys the same way
+    assert [chat.wait("2001:db8::1"), chat.wait("[2001:DB8:0:0::99]:443") > 0] == [0, True]

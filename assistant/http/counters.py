@@ -14,6 +14,7 @@ import threading
 import time
 
 from assistant.errors import InvalidArgument
+from assistant.urls import safe_url, scrubbed
 
 log = logging.getLogger("assistant.ratelimits")
 
@@ -30,7 +31,7 @@ def checked_storage(uri: str) -> str:
     scheme = uri.partition("://")[0].lower()
     if uri == LOCAL or ("://" in uri and scheme in SHARED_SCHEMES):
         return uri
-    raise InvalidArgument(f"ASSISTANT_RATE_LIMIT_STORAGE: {uri!r} is neither {LOCAL} nor redis://host:port")
+    raise InvalidArgument(f"ASSISTANT_RATE_LIMIT_STORAGE: {safe_url(uri)!r} is neither {LOCAL} nor redis://host:port")
 
 
 def _moving_window(storage):
@@ -53,8 +54,9 @@ class Counters:
             try:  # no connection yet: redis-py connects on the first command
                 storage = storage_from_string(uri, wrap_exceptions=True, socket_timeout=TIMEOUT_SECONDS,
                                               socket_connect_timeout=TIMEOUT_SECONDS)
-            except ConfigurationError as exc:
-                raise InvalidArgument(f"ASSISTANT_RATE_LIMIT_STORAGE: {exc}") from None
+            except (ConfigurationError, ValueError) as exc:  # limits quotes the URI; redis-py a bad port
+                raise InvalidArgument(f"ASSISTANT_RATE_LIMIT_STORAGE: {safe_url(uri)} can't be used "
+                                      f"({scrubbed(str(exc), uri)})") from None
             self._shared = _moving_window(storage)
         self._lock = threading.Lock()
         self._retry_at = 0.0  # monotonic time before which the shared store is not tried
@@ -112,7 +114,7 @@ class Counters:
             if now - self._warned_at >= WARN_SECONDS:
                 self._warned_at = now
                 log.warning("%s: the shared store %s is unreachable (%s); each process counts on its own",
-                            DEGRADED, _safe(self.uri), reason)
+                            DEGRADED, safe_url(self.uri), scrubbed(reason, self.uri))
 
     def _recovered(self) -> None:
         if not self._down:
@@ -120,13 +122,7 @@ class Counters:
         with self._lock:
             if self._down:
                 self._down = False
-                log.warning("rate limits shared again through %s", _safe(self.uri))
-
-
-def _safe(uri: str) -> str:
-    """The URI without a password, for the log."""
-    scheme, _, rest = uri.partition("://")
-    return f"{scheme}://{rest.rpartition('@')[2]}"
+                log.warning("rate limits shared again through %s", safe_url(self.uri))
 
 
 async def counted(counters, method: str, *args):

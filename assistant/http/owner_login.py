@@ -9,7 +9,7 @@ import hmac
 
 from assistant.http.counters import counted
 from assistant.http.error_bodies import send_error
-from assistant.http.proxies import client_of
+from assistant.http.proxies import client_key, client_of
 
 LOGIN_RATE = "10/minute"  # wrong passwords or tokens per client
 
@@ -51,16 +51,17 @@ class Logins:
 
     def wait(self, client: str) -> int:
         """Seconds before `client` may try again; 0 when it may try now."""
-        if self.counters.test(self.item, "login", client):
+        key = client_key(client)
+        if self.counters.test(self.item, "login", key):
             return 0
-        return self.counters.retry_after(self.item, "login", client)
+        return self.counters.retry_after(self.item, "login", key)
 
     def check(self, client: str, authorization: str, token: str) -> bool:
         """is_owner(), counting a wrong try (a credential given, not the token) against `client`."""
         if is_owner(authorization, token):
             return True
         if authorization.strip():
-            self.counters.hit(self.item, "login", client)
+            self.counters.hit(self.item, "login", client_key(client))
         return False
 
     def refusal(self, wait: int) -> tuple[str, list[tuple[bytes, bytes]]]:

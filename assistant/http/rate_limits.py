@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from assistant.http.counters import counted
 from assistant.http.error_bodies import send_error
-from assistant.http.proxies import client_of
+from assistant.http.proxies import client_key, client_of
 
 # Not Gradio's /gradio_api/queue/join: page loads, thumbs and clears go through it too. The
 # chat's answer event spends a budget of its own (Budget below), and says "try again in N s".
@@ -74,8 +74,8 @@ class Budget:
         self.what = what
 
     def wait(self, client: str) -> int:
-        """0 if `client` may go on now (this one is counted), else whole seconds to wait."""
-        keys = (self.what, client)  # RateLimit's keys
+        """0 if `client` (an address) may go on now (this one is counted), else whole seconds to wait."""
+        keys = (self.what, client_key(client))  # RateLimit's keys
         for item in self.items:
             if not self.counters.hit(item, *keys):
                 return self.counters.retry_after(item, *keys)

@@ -16,7 +16,7 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from assistant.questionlog.store import Store
-from assistant.settings import safe_url
+from assistant.urls import safe_url, scrubbed
 
 CONNECT_SECONDS = 2.0  # the writer gives up on a connection after this, and holds its rows
 READ_SECONDS = 5.0  # a report waits this long for a connection
@@ -51,12 +51,12 @@ class PostgresStore(Store):
         return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
 
     def unreadable(self, exc: BaseException) -> str:
-        return f"the question log at {self.name} can't be read ({_first_line(exc)})"
+        return f"the question log at {self.name} can't be read ({scrubbed(_first_line(exc), self.url)})"
 
     def describe(self, exc: BaseException) -> str:
         if isinstance(exc, PoolTimeout):  # its own text only says how long it waited
             return f"PostgreSQL does not answer (no connection within {CONNECT_SECONDS:g} s)"
-        return _first_line(exc)
+        return scrubbed(_first_line(exc), self.url)  # libpq names the user it failed to sign in
 
     def close(self) -> None:
         if self._pool is not None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from assistant.errors import InvalidArgument
 from assistant.questionlog.store import Store
-from assistant.settings import safe_url
+from assistant.urls import safe_url, scrubbed
 
 SQLITE = "sqlite:///"
 POSTGRES_SCHEMES = ("postgresql", "postgres")
@@ -28,11 +28,12 @@ def checked_url(url: str) -> str:
             params = conninfo_to_dict(url)
         except ProgrammingError as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "it can't be parsed"
+            reason = scrubbed(reason, url)  # libpq quotes the token it can't read: a password with a bad %-escape
             raise InvalidArgument(f"ASSISTANT_DATABASE_URL: {safe_url(url)} is not a valid PostgreSQL URL ({reason})") from None
         ports = str(params.get("port") or "5432").split(",")  # libpq reads the port only when it connects
         if not all(port.strip().isdigit() for port in ports):
             raise InvalidArgument(f"ASSISTANT_DATABASE_URL: {safe_url(url)} is not a valid PostgreSQL URL "
-                                  f"(the port {params['port']!r} is not a number)")
+                                  f"(the port {scrubbed(params['port'], url)!r} is not a number)")
         return url
     raise InvalidArgument(f"ASSISTANT_DATABASE_URL: {safe_url(url)!r} is neither sqlite:///path/to/file.db "
                           "nor postgresql://user@host:port/database")

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -491,7 +492,7 @@ def test_bm25_is_saved_at_build_and_read_at_load_never_rebuilt(built, index_dir,
 def test_a_damaged_bm25_file_is_reported_as_a_corrupt_index(built, index_dir):
     folder = index_dir / _manifest(index_dir)["files"]["lexical"]
     (folder / "sentences" / "terms.json").write_text("{not json")
-    with pytest.raises(IndexCorrupt, match="BM25"):
+    with pytest.raises(IndexCorrupt, match=r"lexical-\w+/sentences/terms\.json is 9 bytes"):  # checked before read
         index_store.load(index_dir, FakeEmbedder.model_id)
 
 
@@ -530,3 +531,141 @@ def test_a_paragraphs_best_sentence_bm25_is_read_from_the_postings_as_a_full_sca
         expected = [every[a:a + n].max() if n else 0.0 for a, n in zip(starts, counts)]
         assert retriever.sentence_lexical_scores(paragraphs, terms).tolist() == pytest.approx(expected)
         assert any(expected) or question == "zebra"
+
+
+def test_large_sentence_vectors_rewritten_in_place_are_refused_before_any_is_read(built, index_dir, monkeypatch):
+    """The on-demand path (search/rows.py) is checked like the held one: same size, other bytes."""
+    monkeypatch.setattr(index_store, "SENTENCES_ON_DEMAND_FROM", 1)  # as if it were 100k passages'
+    path = _data_file(index_dir, "sentences")
+    _overwritten_same_size(path)
+    with pytest.raises(IndexCorrupt, match="SHA-256 differs"):
+        index_store.load(index_dir, FakeEmbedder.model_id)
+
+
+# --- every file a version names: the BM25 folder and the encoder too ------------------
+
+
+class ExportingEmbedder(FakeEmbedder):
+    """The fake embedder, placing an export of four small files as the ONNX one does."""
+
+    def place_export(self, directory: Path) -> str:
+        from assistant.model.onnx_encoder import settings_file, tokenizer_file
+
+        graph = directory / "encoder-fake.onnx"
+        for path, contents in ((graph.with_name(graph.name + ".data"), bytes(range(256)) * 64),
+                               (tokenizer_file(graph), b'{"model": {}}'), (settings_file(graph), b"{}"), (graph, b"graph")):
+            path.write_bytes(contents)
+        return graph.name
+
+
+@pytest.fixture
+def exported(corpus_dir: Path, index_dir: Path):
+    index_build.build(corpus_dir, index_dir, ExportingEmbedder())
+    return index_dir
+
+
+def _recorded_files(index_dir: Path) -> dict[str, Path]:
+    manifest = _manifest(index_dir)
+    lexical = index_dir / manifest["files"]["lexical"]
+    return {kind: (lexical / kind.removeprefix("lexical/") if kind.startswith("lexical/") else index_dir / manifest["files"][kind])
+            for kind in manifest["file_sha256"]}
+
+
+def test_every_file_of_a_version_is_recorded_with_its_size_and_sha256(exported):
+    manifest = _manifest(exported)
+    lexical = exported / manifest["files"]["lexical"]
+    on_disk = {f"lexical/{p.relative_to(lexical).as_posix()}" for p in lexical.rglob("*") if p.is_file()}
+    assert on_disk and on_disk <= manifest["file_sha256"].keys()
+    assert {"encoder", "encoder_weights", "tokenizer", "encoder_settings"} <= manifest["file_sha256"].keys()
+    assert manifest["files"]["encoder"] == manifest["encoder"] and manifest["files"]["encoder_weights"] == "encoder-fake.onnx.data"
+    for kind, path in _recorded_files(exported).items():
+        contents = path.read_bytes()
+        assert (manifest["file_sizes"][kind], manifest["file_sha256"][kind]) == (len(contents), hashlib.sha256(contents).hexdigest()), kind
+
+
+def _reversed_in_place(path: Path) -> None:
+    """The bytes reversed, past a .npy file's header: the array still reads, with other values."""
+    contents = path.read_bytes()
+    start = 0
+    if path.suffix == ".npy":
+        with open(path, "rb") as handle:
+            np.lib.format.read_array_header_1_0(handle) if np.lib.format.read_magic(handle) == (1, 0) else None
+            start = handle.tell()
+    path.write_bytes(contents[:start] + contents[start:][::-1])
+
+
+@pytest.mark.parametrize("kind", ["lexical/paragraphs/data.csc.index.npy", "lexical/sentences/indices.csc.index.npy",
+                                  "encoder", "encoder_weights"])
+def test_a_bm25_array_or_encoder_file_changed_in_place_is_refused(exported, kind):
+    path = _recorded_files(exported)[kind]
+    _reversed_in_place(path)  # same size, other bytes: 12 of 28 dev answers changed for a BM25 array
+    with pytest.raises(IndexCorrupt) as error:
+        index_store.load(exported, FakeEmbedder.model_id)
+    message = str(error.value)
+    assert str(path) in message and "SHA-256 differs" in message and "\n" not in message
+
+
+def test_an_index_built_before_bm25_and_encoder_files_were_recorded_serves_then_build_records_them(exported, corpus_dir):
+    """Decided: it keeps serving (BM25 built again from the checked passages, the export as
+    before), and the next `assistant build` records every file, embedding nothing."""
+    full = index_store.load(exported, FakeEmbedder.model_id)
+    manifest = _manifest(exported)
+    for kind in [k for k in manifest["file_sha256"] if k.startswith("lexical/") or k in ("encoder", "encoder_weights")]:
+        manifest["file_sizes"].pop(kind), manifest["file_sha256"].pop(kind), manifest["files"].pop(kind, None)
+    (exported / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    older = index_store.load(exported, FakeEmbedder.model_id)
+    assert older.lexical is None  # the unrecorded BM25 files are not read
+    assert _ranked_ids(older, FakeEmbedder()) == _ranked_ids(full, FakeEmbedder())
+    report = index_build.build(corpus_dir, exported, ExportingEmbedder())
+    assert report.embedded == 0
+    assert set(_manifest(exported)["file_sha256"]) == set(_recorded_files(exported)) >= {"encoder", "encoder_weights", "lexical/paragraphs/params.index.json"}
+
+
+# --- only regular files, sizes compared before reading, reads bounded -----------------
+
+
+def _load_in_a_thread(index_dir: Path, unblock: Path) -> BaseException | None:
+    """Load in a thread joined with a timeout, so a hang fails the test instead of hanging it."""
+    outcome: list = []
+
+    def load():
+        try:
+            index_store.load(index_dir, FakeEmbedder.model_id)
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001  (reported to the test)
+            outcome.append(exc)
+
+    thread = threading.Thread(target=load, daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    if thread.is_alive():
+        os.close(os.open(unblock, os.O_WRONLY | os.O_NONBLOCK))  # let the blocked open return
+        thread.join(timeout=30)
+        pytest.fail("loading blocked on a FIFO")
+    return outcome[0]
+
+
+@pytest.mark.parametrize("kind", ["vectors", "lexical/paragraphs/terms.json", "encoder_weights"])
+def test_a_fifo_named_by_the_manifest_is_refused_without_blocking(exported, kind):
+    path = _recorded_files(exported)[kind]
+    path.unlink()
+    os.mkfifo(path)
+    error = _load_in_a_thread(exported, path)
+    assert isinstance(error, IndexCorrupt) and "not a regular file" in str(error) and str(path) in str(error)
+
+
+def _bytes_read() -> int:
+    return int(dict(line.split(": ") for line in Path("/proc/self/io").read_text().splitlines())["rchar"])
+
+
+SPARSE = 256 * 2**20  # as a 3 GiB sparse file, which was read whole (RSS 288 MB -> 3.4 GB), only smaller
+
+
+@pytest.mark.parametrize("kind", ["lexical/paragraphs/terms.json", "tokenizer", "manifest"])
+def test_a_sparse_file_of_the_wrong_size_is_refused_without_reading_it(exported, kind):
+    path = exported / "manifest.json" if kind == "manifest" else _recorded_files(exported)[kind]
+    os.truncate(path, SPARSE)  # holes: no disk used, but every byte reads as zero
+    before = _bytes_read()
+    with pytest.raises(IndexCorrupt, match="bytes"):
+        index_store.load(exported, FakeEmbedder.model_id)
+    assert _bytes_read() - before < index_store.MANIFEST_MOST + 2**20

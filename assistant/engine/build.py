@@ -24,11 +24,12 @@ from assistant.content.corpus import fingerprint, load_corpus
 from assistant.content.passages import embedding_text, passages_of_all
 from assistant.errors import IndexBusy, IndexCorrupt, IndexMismatch, IndexNotFound
 from assistant.model.embedder import encode_sentences_apart
-from assistant.model.export import parts
+from assistant.model.export import parts, weights
 from assistant.model.onnx_encoder import settings_file, tokenizer_file
 from assistant.records import BuildReport, Passage
 from assistant.search.index import (
     FORMAT_VERSION,
+    LEXICAL,
     MANIFEST,
     Index,
     Manifest,
@@ -121,8 +122,10 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
         placed = getattr(embedder, "place_export", None)
         encoder = placed(index_dir) if placed else ""
         # what serving needs to encode without the model folder, checked on load like the data
-        carried = {kind: path for kind, path in (("tokenizer", tokenizer_file(index_dir / encoder)),
-                                                 ("encoder_settings", settings_file(index_dir / encoder)))
+        graph = index_dir / encoder
+        carried = {kind: path for kind, path in (("encoder", graph), ("encoder_weights", weights(graph)),
+                                                 ("tokenizer", tokenizer_file(graph)),
+                                                 ("encoder_settings", settings_file(graph)))
                    if encoder and path.is_file()}
         if previous and previous.manifest.encoder and encoder and previous.manifest.encoder != encoder:
             previous_vectors_usable = False  # another export: maybe another model under the same name
@@ -168,7 +171,8 @@ def build(corpus_dir: Path, index_dir: Path, embedder, progress: bool = False, f
             from assistant.search import bm25_files as lexical
 
             files["lexical"] = f"lexical-{version}"
-            lexical.save(index_dir / files["lexical"], retriever.lexical_indexes())
+            saved = lexical.save(index_dir / files["lexical"], retriever.lexical_indexes())
+            written.update({LEXICAL + name: recorded for name, recorded in saved.items()})
         _pause("written")
         manifest = Manifest(FORMAT_VERSION, version, embedder.model_id, int(dim), corpus_print, built_at,
                             len(documents), tuple(p.hash for p in passages), files, probe_evidence,

@@ -23,6 +23,7 @@ from assistant.search import index as index_store
 from assistant.settings import Settings
 
 log = logging.getLogger("assistant.live")
+RETRY_MOST = 60.0  # seconds between tries of an index on disk that keeps failing
 
 
 class LiveAssistant:
@@ -35,6 +36,7 @@ class LiveAssistant:
         self._swap_lock = threading.Lock()
         self._stop = threading.Event()
         self.last_error: str | None = None
+        self._named: tuple = (None, ())  # the manifest's (mtime, size, inode), the files it names
 
     def load_model(self) -> None:
         """Load the model now rather than on the first question (ONNX: about half a
@@ -54,19 +56,18 @@ class LiveAssistant:
         return self._current
 
     def _disk_stamp(self) -> tuple:
-        """(mtime, size, inode) of the manifest and of the served version's data files: a
-        change to any of them makes the follower load again, so a file damaged under the
-        server is reported (the served index, read into memory, is unaffected)."""
+        """(mtime, size, inode) of the manifest, of every file the manifest on disk names
+        and of the served version's: a change to any of them makes the follower load again,
+        so a version whose manifest arrived before its files (a sync may reorder them) is
+        loaded once they are there, and a file damaged under the server is reported (the
+        served index, read into memory, is unaffected)."""
         directory = Path(self.settings.index_dir)
-        stamps = []
-        for name in (index_store.MANIFEST, *self._current.index.manifest.files.values()):
-            try:
-                stat = (directory / name).stat()
-            except OSError:
-                stamps.append(None)
-                continue
-            stamps.append((stat.st_mtime_ns, stat.st_size, stat.st_ino))
-        return tuple(stamps)
+        manifest = _stat(directory / index_store.MANIFEST)
+        if manifest != self._named[0]:  # read again only when it changed (2 MB at 100k passages)
+            self._named = (manifest, index_store.named_files(directory))
+        served = self._current.index.manifest
+        paths = {*self._named[1], *(directory / name for name in served.files.values())}
+        return manifest, tuple((str(path), _stat(path)) for path in sorted(paths))
 
     def refresh(self) -> bool:
         """Serve the index on disk if it is newer than the served one; True if swapped."""
@@ -98,12 +99,18 @@ class LiveAssistant:
     def follow_index(self, interval: float = 2.0) -> threading.Thread:
         """Poll the index folder and swap in new builds made by other processes."""
         def loop():
-            stamp = self._disk_stamp()
-            while not self._stop.wait(interval):
+            stamp, wait = self._disk_stamp(), interval
+            while not self._stop.wait(wait):
                 now = self._disk_stamp()
-                if now != stamp:
+                if now != stamp or self.last_error:
+                    # while a problem is reported, the newest manifest is tried again (a
+                    # change on NFS may show late), less often the longer it lasts: each
+                    # try hashes the whole version
+                    wait = interval if now != stamp else min(wait * 2, RETRY_MOST)
                     stamp = now
                     self.refresh()
+                else:
+                    wait = interval
 
         thread = threading.Thread(target=loop, name="index-follower", daemon=True)
         thread.start()
@@ -127,6 +134,14 @@ class LiveAssistant:
 
     def stop(self) -> None:
         self._stop.set()
+
+
+def _stat(path: Path) -> tuple | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size, stat.st_ino
 
 
 def open_live(settings: Settings):

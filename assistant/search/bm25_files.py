@@ -8,6 +8,7 @@ our tokenizer's term ids (terms.json). It neither tokenises nor scores: search/r
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -16,9 +17,11 @@ from pathlib import Path
 PARTS = ("paragraphs", "sentences")
 
 
-def save(directory: Path, indexes: tuple) -> None:
+def save(directory: Path, indexes: tuple) -> dict[str, tuple[int, str]]:
     """Write (model, term ids) pairs for the paragraphs and sentences to `directory`,
-    atomically (a crash leaves no half-written folder under that name)."""
+    atomically (a crash leaves no half-written folder under that name); returns the size
+    and SHA-256 of each file written, by its path in the folder ("paragraphs/terms.json"),
+    for the manifest (search/index.py checks them before `load` reads a byte)."""
     tmp = directory.with_name(directory.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     for part, (model, terms) in zip(PARTS, indexes):
@@ -31,11 +34,15 @@ def save(directory: Path, indexes: tuple) -> None:
         finally:
             model.vocab_dict = ids
         (tmp / part / "terms.json").write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
-    for path in tmp.rglob("*"):
+    recorded = {}
+    for path in sorted(tmp.rglob("*")):
         if path.is_file():
             with open(path, "rb") as handle:
                 os.fsync(handle.fileno())
+                recorded[path.relative_to(tmp).as_posix()] = (os.fstat(handle.fileno()).st_size,
+                                                              hashlib.file_digest(handle, "sha256").hexdigest())
     os.replace(tmp, directory)
+    return recorded
 
 
 def load(directory: Path) -> tuple:

@@ -11,8 +11,12 @@ checked the same way, then read row by row on demand (rows.Rows, pread, never
 mapped), so 600 MB at 100k passages stay out of the process. The ONNX export the vectors were encoded with
 (`encoder-KEY.onnx`, named by `encoder`) lives here too, so a server encodes
 questions exactly as the index was built, with the tokenizer and settings it carries
-(`encoder-KEY.tokenizer.json`, `encoder-KEY.json`: files of kinds ENCODER_FILES, checked
-like the data files), so serving needs no model folder.
+(`encoder-KEY.tokenizer.json`, `encoder-KEY.json`), so serving needs no model folder.
+The export's graph and weights, tokenizer and settings (kinds ENCODER_FILES) and every
+file of the BM25 folder (kinds `lexical/PART/FILE`) are recorded and checked too: a
+version serves only when every file it names is a regular file of the recorded size and
+SHA-256. Only regular files are opened (never blocking: a FIFO is refused, not waited
+on), sizes are compared before anything is read, and no read goes past the recorded size.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ import hashlib
 import io
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +39,12 @@ MANIFEST = "manifest.json"
 FIX = "run `assistant build` to rebuild it"
 FIX_DAMAGED = "run `assistant build --force` to rebuild it"
 DATA_FILES = ("passages", "vectors", "sentences")
-ENCODER_FILES = ("tokenizer", "encoder_settings")  # beside the export; indexes built before have neither
+# the export's graph, its weights, tokenizer and settings; an index built before the
+# tokenizer was carried has none, one built before the graph was recorded has the last two
+ENCODER_FILES = ("encoder", "encoder_weights", "tokenizer", "encoder_settings")
+LEXICAL = "lexical/"  # kinds of the BM25 folder's files: "lexical/paragraphs/params.index.json"
+MANIFEST_MOST = 64 * 2**20  # bytes; a manifest at 100k passages is about 2 MB
+CHUNK = 2**20  # bytes hashed at a time
 # Sentence vectors this large (about 10k passages) are checked, then read row by row on
 # demand (search/rows.py) rather than held: at 100k passages they are 600 MB, and a 1 GB VPS
 # must serve them. Below it they are held in memory, so nothing done to the file after
@@ -106,11 +116,18 @@ def _passage_from_json(raw: dict) -> Passage:
 
 def _read_manifest(index_dir: Path) -> Manifest:
     path = index_dir / MANIFEST
-    if not path.is_file():
-        raise IndexNotFound(f"no index in {index_dir}; run `assistant build` to create it")
     try:
-        return Manifest.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, TypeError, KeyError, OSError) as exc:
+        with _open_regular(path) as handle:
+            text = handle.read(MANIFEST_MOST + 1)
+    except FileNotFoundError:
+        raise IndexNotFound(f"no index in {index_dir}; run `assistant build` to create it") from None
+    except OSError as exc:
+        raise IndexCorrupt(f"index manifest {path} can't be read ({exc.strerror or type(exc).__name__}); {FIX}") from None
+    if len(text) > MANIFEST_MOST:
+        raise IndexCorrupt(f"index manifest {path} is over {MANIFEST_MOST:,} bytes; {FIX}")
+    try:
+        return Manifest.from_json(json.loads(text.decode("utf-8")))
+    except (ValueError, TypeError, KeyError) as exc:
         raise IndexCorrupt(f"index manifest {path} is unreadable ({type(exc).__name__}); {FIX}") from None
 
 
@@ -126,6 +143,8 @@ def load(index_dir: Path, model: str | None = None) -> Index:
     on_demand = manifest.file_sizes.get("sentences", 0) >= SENTENCES_ON_DEMAND_FROM
     contents = {kind: _read_checked(index_dir, manifest, kind, keep=not (on_demand and kind == "sentences"))
                 for kind in DATA_FILES}
+    if "encoder" in manifest.files and manifest.files["encoder"] != manifest.encoder:
+        raise IndexCorrupt(f"index manifest in {index_dir} names two encoders; {FIX}")
     for kind in ENCODER_FILES:
         if kind in manifest.files:  # read again by the encoder, on first use
             _read_checked(index_dir, manifest, kind, keep=False)
@@ -165,21 +184,50 @@ def load(index_dir: Path, model: str | None = None) -> Index:
 
 
 def _load_lexical(index_dir: Path, manifest: Manifest) -> tuple | None:
-    """The saved BM25 indexes, or None for an index built before they were saved."""
+    """The saved BM25 indexes, each of their files checked first; None for an index built
+    before they were saved, or before their files were recorded: then BM25 is built again
+    from the checked passages at warm-up, and nothing unchecked is read."""
     from assistant.search import bm25_files as lexical
 
-    if "lexical" not in manifest.files:
+    kinds = lexical_kinds(manifest)
+    if "lexical" not in manifest.files or not kinds:
         return None
+    folder = index_dir / manifest.files["lexical"]
+    for kind in kinds:
+        parts = kind[len(LEXICAL):].split("/")
+        if any(part in ("", ".", "..") for part in parts):
+            raise IndexCorrupt(f"index manifest in {index_dir} names a BM25 file outside its folder; {FIX}")
+        _check_file(folder.joinpath(*parts), manifest.file_sizes.get(kind), manifest.file_sha256.get(kind), keep=False)
     try:
-        return lexical.load(index_dir / manifest.files["lexical"])
+        return lexical.load(folder)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise IndexCorrupt(f"index BM25 files in {index_dir} are unreadable ({type(exc).__name__}); {FIX}") from None
 
 
 def carries_encoder(manifest: Manifest) -> bool:
-    """Whether an index encodes questions without the model folder: its export (if it has
-    one) comes with the tokenizer and settings."""
+    """Whether an index encodes questions without the model folder, every file of it
+    checked: its export (if it has one) comes with the tokenizer and settings, and all
+    four are recorded."""
     return not manifest.encoder or all(kind in manifest.files for kind in ENCODER_FILES)
+
+
+def lexical_kinds(manifest: Manifest) -> tuple[str, ...]:
+    """The recorded files of the BM25 folder, as kinds (`lexical/paragraphs/params.index.json`)."""
+    return tuple(sorted(kind for kind in manifest.file_sha256 if kind.startswith(LEXICAL)))
+
+
+def named_files(index_dir: Path) -> tuple[Path, ...]:
+    """Every file the manifest on disk names (data, encoder, BM25), for a follower to
+    watch; () when there is no readable manifest."""
+    try:
+        manifest = _read_manifest(index_dir)
+    except (IndexNotFound, IndexCorrupt):
+        return ()
+    names = [index_dir / name for kind, name in manifest.files.items() if kind != "lexical"]
+    if "lexical" in manifest.files:
+        folder = index_dir / manifest.files["lexical"]
+        names += [folder / kind[len(LEXICAL):] for kind in lexical_kinds(manifest)]
+    return tuple(names)
 
 
 def encoder_file(index_dir: Path) -> Path | None:
@@ -196,27 +244,52 @@ def _read_checked(index_dir: Path, manifest: Manifest, kind: str, keep: bool = T
     Read into memory, never mapped: a file truncated under a mapping kills the process
     (SIGBUS), and one rewritten in place would change answers without a word. With
     `keep` false the file is only checked, read through in chunks (b"" is returned)."""
+    if kind not in manifest.files:
+        raise IndexCorrupt(f"index manifest in {index_dir} names no {kind} file, size and hash; {FIX}")
+    return _check_file(index_dir / manifest.files[kind], manifest.file_sizes.get(kind),
+                       manifest.file_sha256.get(kind), keep)
+
+
+def _open_regular(path: Path):
+    """`path` opened for reading if it is a regular file; OSError (ENOENT, or "not a
+    regular file") otherwise. Opened non-blocking, so a FIFO is refused, never waited on."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
-        name, size, digest = manifest.files[kind], manifest.file_sizes[kind], manifest.file_sha256[kind]
-    except KeyError:
-        raise IndexCorrupt(f"index manifest in {index_dir} names no {kind} file, size and hash; {FIX}") from None
-    path = index_dir / name
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError("not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _check_file(path: Path, size: int | None, digest: str | None, keep: bool) -> bytes:
+    """The bytes of `path` (b"" unless `keep`) once it is known to be a regular file of
+    `size` bytes whose SHA-256 is `digest`: the size is compared before any byte is read,
+    and no more than `size` + 1 bytes are ever read."""
+    if size is None or digest is None:
+        raise IndexCorrupt(f"index manifest names {path.name} without its size and hash; {FIX}")
     try:
-        with path.open("rb") as handle:
+        with _open_regular(path) as handle:
             found = os.fstat(handle.fileno()).st_size
             if found != size:
                 raise IndexCorrupt(f"index file {path} is {found:,} bytes, the manifest says {size:,} "
                                    f"(truncated or rewritten since the build); {FIX_DAMAGED}")
             if keep:
                 contents = handle.read(size + 1)
+                read, found_digest = len(contents), hashlib.sha256(contents).hexdigest()
             else:
-                found_digest = hashlib.file_digest(handle, "sha256").hexdigest()
-                contents = b""
+                contents, read, hashing = b"", 0, hashlib.sha256()
+                while read <= size and (chunk := handle.read(min(CHUNK, size + 1 - read))):
+                    hashing.update(chunk)
+                    read += len(chunk)
+                found_digest = hashing.hexdigest()
     except FileNotFoundError:
         raise IndexCorrupt(f"index file {path} is missing; {FIX_DAMAGED}") from None
     except OSError as exc:
-        raise IndexCorrupt(f"index file {path} can't be read ({exc.strerror or type(exc).__name__}); {FIX_DAMAGED}") from None
-    if (len(contents) != size or hashlib.sha256(contents).hexdigest() != digest) if keep else found_digest != digest:
+        raise IndexCorrupt(f"index file {path} can't be read ({exc.strerror or exc}); {FIX_DAMAGED}") from None
+    if read != size or found_digest != digest:
         raise IndexCorrupt(f"index file {path} was changed since the build (its SHA-256 differs from the manifest's); {FIX_DAMAGED}")
     return contents
 

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install browser proxy redis postgres index run test eval bench clean cluster cluster-stop cluster-check
+.PHONY: install browser proxy redis postgres index run test eval bench clean cluster cluster-stop cluster-purge cluster-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,8 +66,13 @@ test: install browser proxy redis postgres
 cluster: install proxy redis postgres
 	$(BIN)/python -m deploy.cluster start
 
+# cluster-stop keeps .cluster/ (the question log, the token and passwords, the logs) and says
+# so; cluster-purge stops it and removes all of that.
 cluster-stop:
 	$(BIN)/python -m deploy.cluster stop
+
+cluster-purge:
+	$(BIN)/python -m deploy.cluster stop --purge
 
 # The cluster's checks (tests/test_cluster.py, also part of `make test`), with their figures printed.
 # CLUSTER_QUESTIONS=5000 for a longer load than the 480 questions of the default.

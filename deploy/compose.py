@@ -27,14 +27,14 @@ HEADER = """\
 # follow it, PostgreSQL for the question log, Redis for the rate limits (nothing saved:
 # counters are worth nothing after a restart) and nginx in front with TLS.
 # The builder and the replicas are built from deploy/Containerfile (`docker compose build`,
-# or `up --build`; docs/containers.md). Needs POSTGRES_PASSWORD and ASSISTANT_ADMIN_TOKEN,
-# and certificates under /etc/letsencrypt/live/assistant.example.org/.
+# or `up --build`; docs/containers.md). Needs POSTGRES_PASSWORD, REDIS_PASSWORD and
+# ASSISTANT_ADMIN_TOKEN, and certificates under /etc/letsencrypt/live/assistant.example.org/.
 """
 
 
 def services() -> dict:
     database_url = f"postgresql://assistant:${{POSTGRES_PASSWORD}}@postgres:5432/{DATABASE}"
-    replica_env = replica_settings(database_url, "redis://redis:6379/0", INDEX, PROXY_ADDRESS) | {
+    replica_env = replica_settings(database_url, "redis://:${REDIS_PASSWORD}@redis:6379/0", INDEX, PROXY_ADDRESS) | {
         "ASSISTANT_HOST": "0.0.0.0", "ASSISTANT_PORT": "7860", "ASSISTANT_ADMIN_TOKEN": "${ASSISTANT_ADMIN_TOKEN:?}"}
     replica = {
         **SERVE_IMAGE, "command": ["assistant", "serve", "--replica"], "environment": replica_env,
@@ -49,8 +49,12 @@ def services() -> dict:
                          "environment": {"POSTGRES_USER": "assistant", "POSTGRES_PASSWORD": "${POSTGRES_PASSWORD:?}",
                                          "POSTGRES_DB": DATABASE},
                          "volumes": ["pgdata:/var/lib/postgresql/data"]},
+            # the password reaches redis-server as configuration on its standard input (a here
+            # document), never on a command line, which every user of the host can read in /proc
             "redis": {"image": "redis:7", "restart": "unless-stopped",
-                      "command": ["redis-server", "--save", "", "--appendonly", "no"]},
+                      "environment": {"REDIS_PASSWORD": "${REDIS_PASSWORD:?}"},
+                      "command": ["sh", "-c", "exec redis-server - --save '' --appendonly no <<END\n"
+                                              "requirepass $$REDIS_PASSWORD\nEND\n"]},
             "builder": {**BUILD_IMAGE, "restart": "unless-stopped",
                         "command": ["assistant", "watch", "--corpus", CORPUS, "--index", INDEX],
                         "volumes": [f"../corpus:{CORPUS}:ro", f"index:{INDEX}"]},

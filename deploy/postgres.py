@@ -2,6 +2,13 @@
 on a loopback port, for the local cluster (`make cluster`) and the tests (throwaway,
 fsync off: it saves nothing that matters).
 
+It is closed to the machine's other users: every connection needs the generated password
+(scram-sha-256, over TCP and the socket alike), and there is no unix socket at all (a
+socket left in a folder others can reach let any local user in as `postgres`, and run
+programs as that user with `COPY … TO PROGRAM`). initdb reads the password from a file of
+mode 0600 in the cluster's own folder (mode 0700), removed as soon as it is done; it is
+never on a command line.
+
 PostgreSQL refuses to run as root, and CI runs as root: then every command runs as
 the `postgres` user through runuser. (pytest-postgresql starts pg_ctl as the current
 user, so as root it can't start a cluster; this is the few lines it would save.)
@@ -9,12 +16,14 @@ user, so as root it can't start a cluster; this is the few lines it would save.)
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from .private import write_private
 from .processes import free_port
 
 USER = "postgres"
@@ -35,17 +44,19 @@ def has_postgres() -> bool:
 
 
 class Cluster:
-    """A cluster in `root`: url(database), create_database(), stop() and start() (same port)."""
+    """A cluster in `root`: url(database), create_database(), stop() and start() (same port).
+    `password` is the `postgres` user's (a new one when not given; keep it to connect later)."""
 
-    def __init__(self, root: Path, port: int):
+    def __init__(self, root: Path, port: int, password: str = ""):
         self.root = root
         self.port = port
+        self.password = password or secrets.token_urlsafe(24)
         self.data = root / "data"
         self.log = root / "server.log"
         self._databases = 0
 
     def url(self, database: str = "postgres") -> str:
-        return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"
+        return f"postgresql://{USER}:{self.password}@127.0.0.1:{self.port}/{database}"
 
     def create_database(self, name: str = "") -> str:
         """A new empty database (`name`, or log_1, log_2, …); its URL."""
@@ -59,16 +70,23 @@ class Cluster:
         return self.url(name)
 
     def init(self) -> None:
-        """initdb into `root`/data (the root is handed to the postgres user when we are root)."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        """initdb into `root`/data, password authentication only (the root, mode 0700, is
+        handed to the postgres user when we are root)."""
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        password_file = self.root / "password"  # read by initdb, removed once it is done
+        write_private(password_file, self.password + "\n")
         if os.geteuid() == 0:
             shutil.chown(self.root, USER, USER)
-        _run([str(bin_dir() / "initdb"), "-D", str(self.data), "-U", USER, "--auth=trust", "--encoding=UTF8",
-              "--locale=C.UTF-8", "--no-sync"])
+            shutil.chown(password_file, USER, USER)
+        try:
+            _run([str(bin_dir() / "initdb"), "-D", str(self.data), "-U", USER, "--auth=scram-sha-256",
+                  f"--pwfile={password_file}", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"])
+        finally:
+            password_file.unlink(missing_ok=True)
 
     def start(self) -> None:
         """Start it and wait until it accepts connections (pg_ctl -w)."""
-        options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} "
+        options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories='' "
                    "-c fsync=off -c full_page_writes=off")
         _run([str(bin_dir() / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", options, "start"])
 

@@ -10,6 +10,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from .private import open_private_log
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -18,9 +20,10 @@ def free_port() -> int:
 
 
 def spawn(command: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> int:
-    """Start `command` detached (own session, output appended to `log`); its pid."""
+    """Start `command` detached (own session, output appended to `log`, which only we
+    may read: a replica's log can hold readers' questions); its pid."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as output:
+    with open_private_log(log) as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    env=env, cwd=cwd, start_new_session=True)
     return process.pid

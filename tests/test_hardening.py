@@ -270,6 +270,8 @@ def test_behind_the_nginx_recipe_the_limit_keys_on_the_real_client(server, tmp_p
                      "/etc/letsencrypt/live/assistant.example.org/fullchain.pem": cert,
                      "/etc/letsencrypt/live/assistant.example.org/privkey.pem": key,
                      "server 127.0.0.1:7860;": f"server 127.0.0.1:{server.port};",
+                     "/var/log/nginx/access.log": str(tmp_path / "access.log"),
+                     "/var/log/nginx/error.log": str(tmp_path / "error.log"),
                      # test only: nginx reaches the app from the trusted address, which no other test uses
                      "proxy_pass http://article_assistant;": f"proxy_pass http://article_assistant; proxy_bind {PROXY};"}.items():
         assert old in recipe

@@ -29,7 +29,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from assistant.settings import safe_url
+from assistant.urls import safe_url
 
 from . import processes, proxy
 from .private import open_private_log, write_private

@@ -436,7 +436,7 @@ def test_a_name_that_resolves_to_a_private_address_is_refused_unless_the_source_
         report = ingest(str(feed), corpus, allow_hosts=["localhost"])
 
     assert seen == [] and report.added == 0
-    assert report.failed == (f"localhost resolves to 127.0.0.1, which is not a public address; "
+    assert report.failed == ("localhost resolves to 127.0.0.1, which is not a public address; "
                              "ingest reaches private addresses only when the source itself is one",)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from servers import PROJECT
+from servers import PROJECT, missing
 
 from deploy import cluster, compose, proxy, topology
 
@@ -31,7 +31,7 @@ def test_compose_replicas_run_with_the_local_clusters_settings_and_the_tested_pr
     assert nginx == proxy.site([f"replica-{name}:7860" for name in topology.REPLICAS])
 
 
-@pytest.mark.skipif(not Path(cluster.NGINX).exists(), reason="nginx missing: `make test` installs Debian's nginx")
+@pytest.mark.skipif(not Path(cluster.NGINX).exists(), reason=missing("nginx", "nginx"))
 def test_nginx_accepts_the_local_clusters_configuration(tmp_path):
     (tmp_path / "assistant.conf").write_text(proxy.local_site(["127.0.0.1:7861", "127.0.0.1:7862"], 8080))
     (tmp_path / "nginx.conf").write_text(proxy.main_config(tmp_path, tmp_path / "assistant.conf"))

@@ -20,7 +20,7 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-from servers import PROJECT, app_server, eventually, free_port
+from servers import PROJECT, app_server, eventually, free_port, missing
 
 pytestmark = pytest.mark.slow
 BLOG = "https://blog.example"
@@ -260,7 +260,7 @@ def _self_signed(folder) -> tuple[str, str]:
 
 
 @pytest.mark.skipif(not shutil.which("openssl") or not shutil.which(NGINX),
-                    reason="nginx or openssl missing: `make test` installs nginx (apt-get install nginx)")
+                    reason=missing("nginx or openssl", "nginx and openssl"))
 def test_behind_the_nginx_recipe_the_limit_keys_on_the_real_client(server, tmp_path):
     """deploy/nginx.conf as shipped, with only its addresses, ports and certificate replaced."""
     https, http = free_port(), free_port()

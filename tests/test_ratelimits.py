@@ -8,7 +8,7 @@ import logging
 import httpx
 import pytest
 from limits import parse
-from servers import asgi_server, free_port, has_redis, redis_server
+from servers import asgi_server, free_port, has_redis, missing, redis_server
 
 from assistant.errors import InvalidArgument
 from assistant.http import counters as ratelimits
@@ -21,7 +21,7 @@ FIVE = parse("5/minute")
 @pytest.fixture
 def redis_url():
     if not has_redis():
-        pytest.skip("redis-server is not installed (`make test` installs Debian's redis-server when run as root)")
+        pytest.skip(missing("redis-server", "redis-server"))
     with redis_server() as redis:
         yield redis.url
 
@@ -61,7 +61,7 @@ def test_two_servers_on_one_redis_count_one_budget(redis_url):
 
 def test_with_redis_gone_each_process_counts_alone_and_says_so_once(caplog):
     if not has_redis():
-        pytest.skip("redis-server is not installed (`make test` installs Debian's redis-server when run as root)")
+        pytest.skip(missing("redis-server", "redis-server"))
     port = free_port()
     with redis_server(port) as redis:
         counters = Counters(redis.url)
@@ -78,7 +78,7 @@ def test_with_redis_gone_each_process_counts_alone_and_says_so_once(caplog):
 
 def test_redis_back_again_is_shared_again(monkeypatch, caplog):
     if not has_redis():
-        pytest.skip("redis-server is not installed (`make test` installs Debian's redis-server when run as root)")
+        pytest.skip(missing("redis-server", "redis-server"))
     monkeypatch.setattr(ratelimits, "RETRY_SECONDS", 0.0)  # try the store again at once, not after 5 s
     port = free_port()
     with redis_server(port) as redis:

@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 from axe import h1_count, violations
-from servers import CHROMIUM, PROJECT, app_server, eventually, has_chromium
+from servers import CHROMIUM, PROJECT, app_server, eventually, has_chromium, missing
 
 from assistant.answer.fragments import Linker
 from assistant.content.corpus import load_corpus
@@ -18,8 +18,8 @@ from assistant.content.passages import passages_of_all
 from assistant.questionlog.writer import read
 from assistant.records import Citation
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not has_chromium(), reason=f"{CHROMIUM} missing: `make test` installs it (apt-get install chromium)")]
-sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not has_chromium(), reason=missing(f"chromium ({CHROMIUM})", "chromium"))]
+sync_api = pytest.importorskip("playwright.sync_api", reason=missing("the playwright package"))
 expect = sync_api.expect
 ARTIFACTS = PROJECT / "test-artifacts"
 SLUG = "facial-expression-muscles-and-wrinkles"

@@ -127,3 +127,31 @@ def test_two_servers_on_one_redis_refuse_together_questions_and_ratings_apart(re
         # ratings have a budget of their own, shared too
         rated = [httpx.post(f"{base}/api/feedback").status_code for base in (a, b, a)]
         assert rated == [200, 200, 429]
+
+
+def test_the_chats_thumbs_spend_the_ratings_budget():
+    """ASSISTANT_FEEDBACK_RATE_LIMIT holds for thumbs in the chat as for /api/feedback:
+    past 2/minute a reader's thumbs are dropped; another reader's still count."""
+    from types import SimpleNamespace
+
+    from assistant.web.chat import Turn, _handlers
+
+    class Ratings:
+        enabled = True
+
+        def __init__(self):
+            self.kept = []
+
+        def feedback(self, rating):
+            self.kept.append(rating.question_id)
+
+    def thumb_up(question_id: str, reader: str) -> None:
+        answer = f"Common examples include crow's feet [1]\n\n{Turn('What are crow’s feet?', 'Common examples', question_id).comment()}"
+        on_like(SimpleNamespace(value=answer, liked=True), SimpleNamespace(client=SimpleNamespace(host=reader)))
+
+    ratings = Ratings()
+    *_, on_like = _handlers(None, Settings(feedback_rate_limit="2/minute"), ratings, Counters())
+    for n in range(4):
+        thumb_up(f"{n:032x}", "203.0.113.7")
+    thumb_up("f" * 32, "198.51.100.2")
+    assert ratings.kept == [f"{0:032x}", f"{1:032x}", "f" * 32]

@@ -8,6 +8,7 @@ import io
 import re
 import shutil
 
+import httpx
 import pytest
 from axe import h1_count, violations
 from servers import CHROMIUM, PROJECT, app_server, eventually, has_chromium, missing
@@ -281,16 +282,19 @@ def test_follow_ups_offer_nearby_sections_not_yet_asked_and_send(page, server):
 
 
 def test_copy_gives_the_answer_and_its_sources_as_plain_text(page, server):
+    """The clipboard holds the answer as /api/ask gives it, a blank line, then one
+    `[n] Section — URL` line per quoted source, its link absolute: nothing else."""
     open_chat(page, server)
     ask(page, "What are crow's feet?")
     buttons_under(page, 0).get_by_role("button", name="Copy message").click()
     copied = eventually(lambda: page.evaluate("navigator.clipboard.readText()"))
-    lines = copied.splitlines()
-    assert lines[0].startswith("Dynamic Wrinkles: These wrinkles are formed") or "crow's feet" in lines[0]
+    answer = httpx.get(f"{server}/api/ask", params={"q": "What are crow's feet?"}, timeout=60).json()
+    sources = [c for c in answer["citations"] if c["quoted"]]
+    assert answer["answer"].startswith("Dynamic Wrinkles: These wrinkles are formed") and sources
+    assert copied == "\n".join([answer["answer"], ""] + [f"[{c['n']}] {c['section']} — {server}{c['url']}" for c in sources])
+    assert re.fullmatch(rf"\[1\] Types of Wrinkles Associated with Facial Expressions › Dynamic Wrinkles — {re.escape(server)}/articles/{SLUG}#dynamic-wrinkles:~:text=\S+",
+                        copied.splitlines()[2])
     assert "\\" not in copied and "<mark>" not in copied and "**" not in copied
-    assert lines[0].endswith("[1]") or "[1]" in lines[0]
-    source = next(line for line in lines if line.startswith("[1] "))
-    assert re.fullmatch(rf"\[1\] .*Dynamic Wrinkles — {re.escape(server)}/articles/{SLUG}#dynamic-wrinkles:~:text=\S+", source)
 
 
 def test_xss_in_a_question_renders_as_text(page, server):

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install browser proxy redis postgres index run test eval bench clean cluster cluster-stop cluster-purge cluster-check
+.PHONY: install browser proxy tls redis postgres index run test eval bench clean cluster cluster-stop cluster-purge cluster-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ browser:
 proxy:
 	$(call debian,[ -x /usr/sbin/nginx ],nginx,the reverse-proxy tests)
 
+# The proxy test makes its TLS certificate with Debian's openssl (asked for itself, not left to
+# arrive as a dependency of another package).
+tls:
+	$(call debian,command -v openssl >/dev/null,openssl,the TLS reverse-proxy test)
+
 # Shared rate limits (ASSISTANT_RATE_LIMIT_STORAGE=redis://...) are tested against Debian's redis-server,
 # started by the tests themselves on a free loopback port; never needed to serve.
 redis:
@@ -58,7 +63,7 @@ redis:
 postgres:
 	$(call debian,ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1,postgresql,the PostgreSQL question-log tests)
 
-test: install browser proxy redis postgres
+test: install browser proxy tls redis postgres
 	$(BIN)/python -m pytest -q
 
 # The local cluster on loopback (deploy/cluster.py): PostgreSQL, redis-server, one build, two

@@ -1,5 +1,6 @@
 """Shared fixtures: a fast deterministic fake embedder, a throwaway copy of the
-project's corpus, and one real-model Assistant for the whole session."""
+project's corpus, and one real-model Assistant for the whole session. Under CI=true a
+test skipped because an engine or the browser is not installed fails instead."""
 from __future__ import annotations
 
 import os
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fakes import HashedEmbedder
+from servers import MISSING, missing
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT_CORPUS = PROJECT_DIR / "corpus"
@@ -16,6 +18,35 @@ ARTICLE = PROJECT_CORPUS / ARTICLE_NAME
 EVAL_DIR = Path(__file__).resolve().parent / "eval"
 
 FakeEmbedder = HashedEmbedder  # the name the tests and their child scripts import
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+def _missing_fails_in_ci(report) -> None:
+    """A skip whose reason says an engine or browser is not installed (servers.missing)
+    fails under CI=true, naming what is missing: a failed install must not pass green."""
+    if not (report.skipped and in_ci() and isinstance(report.longrepr, tuple)):
+        return
+    reason = str(report.longrepr[2])
+    if MISSING in reason:
+        report.outcome = "failed"
+        report.longrepr = f"CI=true and this would be skipped: {reason.removeprefix('Skipped: ')}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    _missing_fails_in_ci(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector):
+    report = yield  # a whole module skipped (pytest.skip(..., allow_module_level=True))
+    _missing_fails_in_ci(report)
+    return report
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -67,8 +98,8 @@ def browser():
     from servers import CHROMIUM, CHROMIUM_ARGS, has_chromium
 
     if not has_chromium():
-        pytest.skip(f"{CHROMIUM} is missing: `make test` installs Debian's chromium where it can")
-    sync_api = pytest.importorskip("playwright.sync_api")
+        pytest.skip(missing(f"chromium ({CHROMIUM})", "chromium"))
+    sync_api = pytest.importorskip("playwright.sync_api", reason=missing("the playwright package"))
     # expect() polls until its condition holds; the timeout is only a failsafe, and 5 s
     # (Playwright's default) is too short for a shared 2-core machine under load
     sync_api.expect.set_options(timeout=30_000)
@@ -84,8 +115,7 @@ def postgres():
     from deploy.postgres import has_postgres, postgres_cluster
 
     if not has_postgres():
-        pytest.skip("PostgreSQL's initdb/pg_ctl are missing (/usr/lib/postgresql/*/bin): "
-                    "`make test` installs Debian's postgresql where it can")
+        pytest.skip(missing("PostgreSQL's initdb and pg_ctl (/usr/lib/postgresql/*/bin)", "postgresql"))
     with postgres_cluster() as cluster:
         yield cluster
 

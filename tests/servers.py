@@ -17,7 +17,7 @@ from deploy.processes import free_port  # noqa: F401
 from deploy.redis_server import has_redis, redis_server  # noqa: F401
 
 PROJECT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")  # CHROMIUM=/nowhere: as on a machine without it
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -160,4 +160,16 @@ def eventually(check, timeout: float = 60.0):
 
 def has_chromium() -> bool:
     return Path(CHROMIUM).exists()
+
+
+# The reason of every skip for an engine or a browser that is not installed starts with
+# this; under CI=true such a skip fails the run instead (conftest.py), so a failed
+# install can't pass green.
+MISSING = "not installed: "
+
+
+def missing(what: str, package: str = "") -> str:
+    """The reason of a skip for lack of `what` (Debian's `package`, which `make test` installs where it can)."""
+    how = f"`make test` installs Debian's {package} where it can (root and apt-get)" if package else "`make install` installs it"
+    return f"{MISSING}{what}; {how}"
 

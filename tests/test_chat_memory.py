@@ -11,7 +11,6 @@ from assistant.web.chat import (
     CHAT_MEMORY,
     CHAT_SHOWN,
     CONTEXT_CHARS,
-    SESSION_SECONDS,
     Turn,
     bounded,
     remembered,
@@ -66,15 +65,27 @@ def test_short_turns_are_cut_at_chat_shown_messages():
 
 
 def test_the_chat_keeps_no_state_on_the_server_and_gradio_deletes_its_cache(corpus_dir, tmp_path, fake_embedder):
+    """No gr.State; and a file in the chat's Gradio cache is gone once the server stops
+    (Gradio also deletes files older than SESSION_SECONDS every SESSION_SECONDS meanwhile)."""
     import gradio as gr
+    from fastapi import FastAPI
+    from starlette.testclient import TestClient
 
     from assistant.engine.assistant import Assistant
+    from assistant.http.counters import Counters
     from assistant.questionlog.writer import NoLog
     from assistant.settings import Settings
-    from assistant.web.chat import chat_ui
+    from assistant.web.gradio_pages import mount_pages
 
     settings = Settings(corpus_dir=corpus_dir, index_dir=tmp_path / "index")
     live = SimpleNamespace(current=Assistant.load(settings, embedder=fake_embedder))
-    demo = chat_ui(live, settings, NoLog())
-    assert [block for block in demo.blocks.values() if isinstance(block, gr.State)] == []
-    assert demo.delete_cache == (SESSION_SECONDS, SESSION_SECONDS)
+    app, pages = FastAPI(), {}
+    mount_pages(app, settings, live, NoLog(), Counters(), pages)
+    chat = pages["/"]
+    assert [block for block in chat.blocks.values() if isinstance(block, gr.State)] == []
+    cached = tmp_path / "a reader's upload.txt"
+    cached.write_text("kept by Gradio for this session")
+    with TestClient(app) as client:
+        assert client.get("/").status_code == 200
+        chat.temp_file_sets[0].add(str(cached))  # as Gradio notes a file it caches
+    assert not cached.exists()

@@ -22,16 +22,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-from servers import PROJECT, eventually
+from servers import PROJECT, eventually, missing
 
 from assistant.questionlog.writer import UNREACHABLE, read
 from deploy import cluster as local
 from deploy.postgres import has_postgres
 from deploy.redis_server import has_redis
 
+ABSENT = [name for name, found in (("postgresql", has_postgres()), ("redis-server", has_redis()),
+                                    ("nginx", Path(local.NGINX).exists())) if not found]
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not (has_postgres() and has_redis() and Path(local.NGINX).exists()),
-                                 reason="PostgreSQL, redis-server or nginx missing: `make test` installs Debian's packages")]
+              pytest.mark.skipif(bool(ABSENT), reason=missing(" and ".join(ABSENT), " and ".join(ABSENT)))]
 
 READERS = 16
 QUESTIONS = int(os.environ.get("CLUSTER_QUESTIONS", "480"))

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from servers import PROJECT, free_port
+from servers import PROJECT, free_port, missing
 
 from deploy import cluster, compose, processes, proxy, topology
 
@@ -37,7 +37,7 @@ def test_compose_replicas_run_with_the_local_clusters_settings_and_the_tested_pr
     assert nginx == proxy.site([f"replica-{name}:7860" for name in topology.REPLICAS])
 
 
-@pytest.mark.skipif(not Path(cluster.NGINX).exists(), reason="nginx missing: `make test` installs Debian's nginx")
+@pytest.mark.skipif(not Path(cluster.NGINX).exists(), reason=missing("nginx", "nginx"))
 def test_nginx_accepts_the_local_clusters_configuration(tmp_path):
     (tmp_path / "assistant.conf").write_text(proxy.local_site(["127.0.0.1:7861", "127.0.0.1:7862"], 8080, tmp_path))
     (tmp_path / "nginx.conf").write_text(proxy.main_config(tmp_path, tmp_path / "assistant.conf"))
@@ -60,7 +60,7 @@ def test_the_nginx_recipe_logs_neither_the_readers_address_nor_the_question():
         assert "    error_log /var/log/nginx/error.log crit;\n" in server
 
 
-@pytest.mark.skipif(not Path(cluster.NGINX).exists(), reason="nginx missing: `make test` installs Debian's nginx")
+@pytest.mark.skipif(not Path(cluster.NGINX).exists(), reason=missing("nginx", "nginx"))
 def test_a_question_through_the_local_clusters_nginx_leaves_no_question_and_no_address_in_its_logs(tmp_path):
     # the cluster's own way of starting nginx, in front of a replica that is down (nginx answers 502)
     local = cluster.LocalCluster(root=tmp_path, corpus=tmp_path, proxy_port=free_port(), postgres_port=0,

@@ -12,12 +12,14 @@ import psycopg
 import pytest
 import redis
 
+from servers import missing
+
 from deploy import cluster as local
 from deploy.postgres import has_postgres
 from deploy.redis_server import has_redis
 
 pytestmark = pytest.mark.skipif(not (has_postgres() and has_redis()),
-                                reason="PostgreSQL or redis-server missing: `make test` installs Debian's packages")
+                                reason=missing("PostgreSQL or redis-server", "postgresql and redis-server"))
 
 
 def mode(path: Path) -> int:

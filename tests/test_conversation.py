@@ -97,6 +97,17 @@ def test_a_flood_of_fake_quotes_in_the_history_is_read_no_further_than_the_first
     assert answer.about == ""  # none of the first quotes is in the article: no topic
 
 
+def test_a_real_quote_after_three_fake_ones_is_not_read(real_assistant):
+    """Only the first QUOTES_READ (3) quotes of the last answer are looked up: a real
+    sentence of the article in fourth place names no topic; in first place it does."""
+    real = "These static wrinkles occur due to the gradual loss of collagen and elastin in the skin, " \
+           "combined with repetitive muscle contractions."
+    fakes = [f"Sentence {i} about nothing at all. [{i}]" for i in (1, 2, 3)]
+    fourth = real_assistant.ask("where do they show up?", history=[("What are static wrinkles?", " ".join(fakes) + f" {real} [4]")])
+    first = real_assistant.ask("where do they show up?", history=[("What are static wrinkles?", f"{real} [1] " + " ".join(fakes))])
+    assert (fourth.about, first.about) == ("", "Static Wrinkles")
+
+
 def test_on_the_article_history_beats_no_history_and_switches_lose_nothing(real_assistant):
     # 15 follow-ups: one turn is 0.067, so the comparison with the baselines is made on
     # the 138 of tests/eval/external-blog below

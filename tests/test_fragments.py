@@ -88,6 +88,16 @@ def test_matching_follows_the_browser_rules():
     assert first_match(blocks, Directive("nowhere")) is None
 
 
+def test_a_prefix_must_come_right_before_the_start():
+    """A browser takes the first "tide pools" that follows "winter the" directly: not the
+    one two sentences on from the first "winter the"."""
+    text = "In winter the sea is calm. The tide pools freeze. In winter the tide pools freeze solid."
+    second = text.index("tide pools freeze solid")
+    assert first_match([text], Directive("tide pools", prefix="winter the")) == ((0, second), (0, second + len("tide pools")))
+    assert first_match([text], Directive("sea is", prefix="winter the")) == ((0, 14), (0, 20))
+    assert first_match([text], Directive("freeze", prefix="the sea")) is None  # "freeze" comes later, never right after
+
+
 def test_citations_link_to_the_public_url_when_the_corpus_knows_it(tmp_path):
     (tmp_path / "post.md").write_text("---\ntitle: Wrinkles\nurl: https://blog.example/2024/wrinkles.html\n---\n\n"
                                       "## Sun Protection\n\nSunscreen helps. It blocks UV rays every day.\n", encoding="utf-8")

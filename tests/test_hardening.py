@@ -20,7 +20,7 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-from servers import PROJECT, app_server, eventually, free_port
+from servers import PROJECT, app_server, eventually, free_port, missing
 
 pytestmark = pytest.mark.slow
 BLOG = "https://blog.example"
@@ -204,10 +204,21 @@ def test_the_feedback_limit_is_its_own_setting(server):
 
 
 def test_unqueued_gradio_events_are_rate_limited_like_questions(server):
-    event = {"data": [0], "fn_index": 0, "trigger_id": 1, "session_hash": "abc123"}
+    """/gradio_api/run/predict with an event the page has (the question box's, with its
+    two inputs): it never runs an answer there (every event of the pages is queued), and
+    it spends the reader's question budget, 30/minute, with /api/ask."""
+    config = httpx.get(f"{server.base}/config").json()
+    asking = next(d for d in config["dependencies"] if len(d["inputs"]) == 2)
+    event = {"data": ["What are crow's feet?", []], "fn_index": asking["id"], "trigger_id": asking["targets"][0][0],
+             "session_hash": "abc123"}
     with client(23) as http:
-        statuses = [http.post(f"{server.base}/gradio_api/run/predict", json=event).status_code for _ in range(8)]
-    assert 429 in statuses and statuses.count(200) <= 5
+        responses = [http.post(f"{server.base}/gradio_api/run/predict", json=event) for _ in range(31)]
+        question = http.get(f"{server.base}/api/ask", params={"q": "What are crow's feet?"})
+    assert {r.status_code for r in responses} <= {422, 429} and responses[-1].status_code == 429
+    assert responses[-1].json()["error"].startswith("Too many questions at once; try again in")
+    assert question.status_code == 429  # the 31st question this minute, whichever page asked
+    with client(24) as http:  # another reader's budget is untouched
+        assert http.get(f"{server.base}/api/ask", params={"q": "What are crow's feet?"}).status_code == 200
 
 
 def test_the_openapi_document_lists_every_status_with_the_error_schema(server):
@@ -260,7 +271,7 @@ def _self_signed(folder) -> tuple[str, str]:
 
 
 @pytest.mark.skipif(not shutil.which("openssl") or not shutil.which(NGINX),
-                    reason="nginx or openssl missing: `make test` installs nginx (apt-get install nginx)")
+                    reason=missing("nginx or openssl", "nginx and openssl"))
 def test_behind_the_nginx_recipe_the_limit_keys_on_the_real_client(server, tmp_path):
     """deploy/nginx.conf as shipped, with only its addresses, ports and certificate replaced."""
     https, http = free_port(), free_port()

@@ -7,10 +7,10 @@ import re
 
 import httpx
 import pytest
-from servers import CHROMIUM, PROJECT, app_server, has_chromium
+from servers import CHROMIUM, PROJECT, app_server, has_chromium, missing
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not has_chromium(), reason=f"{CHROMIUM} missing: `make test` installs it")]
-sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not has_chromium(), reason=missing(f"chromium ({CHROMIUM})", "chromium"))]
+sync_api = pytest.importorskip("playwright.sync_api", reason=missing("the playwright package"))
 expect = sync_api.expect
 ARTIFACTS = PROJECT / "test-artifacts"
 LIMIT = 3

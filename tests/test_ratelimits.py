@@ -8,7 +8,7 @@ import logging
 import httpx
 import pytest
 from limits import parse
-from servers import asgi_server, free_port, has_redis, redis_server
+from servers import asgi_server, free_port, has_redis, missing, redis_server
 
 from assistant.errors import InvalidArgument
 from assistant.http import counters as ratelimits
@@ -21,7 +21,7 @@ FIVE = parse("5/minute")
 @pytest.fixture
 def redis_url():
     if not has_redis():
-        pytest.skip("redis-server is not installed (`make test` installs Debian's redis-server when run as root)")
+        pytest.skip(missing("redis-server", "redis-server"))
     with redis_server() as redis:
         yield redis.url
 
@@ -61,7 +61,7 @@ def test_two_servers_on_one_redis_count_one_budget(redis_url):
 
 def test_with_redis_gone_each_process_counts_alone_and_says_so_once(caplog):
     if not has_redis():
-        pytest.skip("redis-server is not installed (`make test` installs Debian's redis-server when run as root)")
+        pytest.skip(missing("redis-server", "redis-server"))
     port = free_port()
     with redis_server(port) as redis:
         counters = Counters(redis.url)
@@ -78,7 +78,7 @@ def test_with_redis_gone_each_process_counts_alone_and_says_so_once(caplog):
 
 def test_redis_back_again_is_shared_again(monkeypatch, caplog):
     if not has_redis():
-        pytest.skip("redis-server is not installed (`make test` installs Debian's redis-server when run as root)")
+        pytest.skip(missing("redis-server", "redis-server"))
     monkeypatch.setattr(ratelimits, "RETRY_SECONDS", 0.0)  # try the store again at once, not after 5 s
     port = free_port()
     with redis_server(port) as redis:
@@ -159,3 +159,31 @@ def test_other_spellings_of_a_limited_address_share_its_budget():
             == {other: 429 for other in others}
     chat = Budget("1/minute")  # the chat page's budget keys the same way
     assert [chat.wait("2001:db8::1"), chat.wait("[2001:DB8:0:0::99]:443") > 0] == [0, True]
+
+
+def test_the_chats_thumbs_spend_the_ratings_budget():
+    """ASSISTANT_FEEDBACK_RATE_LIMIT holds for thumbs in the chat as for /api/feedback:
+    past 2/minute a reader's thumbs are dropped; another reader's still count."""
+    from types import SimpleNamespace
+
+    from assistant.web.chat import Turn, _handlers
+
+    class Ratings:
+        enabled = True
+
+        def __init__(self):
+            self.kept = []
+
+        def feedback(self, rating):
+            self.kept.append(rating.question_id)
+
+    def thumb_up(question_id: str, reader: str) -> None:
+        answer = f"Common examples include crow's feet [1]\n\n{Turn('What are crow’s feet?', 'Common examples', question_id).comment()}"
+        on_like(SimpleNamespace(value=answer, liked=True), SimpleNamespace(client=SimpleNamespace(host=reader)))
+
+    ratings = Ratings()
+    *_, on_like = _handlers(None, Settings(feedback_rate_limit="2/minute"), ratings, Counters())
+    for n in range(4):
+        thumb_up(f"{n:032x}", "203.0.113.7")
+    thumb_up("f" * 32, "198.51.100.2")
+    assert ratings.kept == [f"{0:032x}", f"{1:032x}", "f" * 32]

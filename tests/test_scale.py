@@ -14,11 +14,10 @@ import time
 
 import httpx
 import pytest
-from servers import PROJECT, app_process, eventually, has_redis, redis_server
+from servers import PROJECT, app_process, eventually, has_redis, missing, redis_server
 
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not has_redis(), reason="redis-server is not installed "
-                                 "(`make test` installs Debian's redis-server when run as root)")]
+              pytest.mark.skipif(not has_redis(), reason=missing("redis-server", "redis-server"))]
 TOKEN = "correct horse battery staple"
 DEGRADED = "degraded: rate limits local"
 

@@ -8,9 +8,10 @@ import io
 import re
 import shutil
 
+import httpx
 import pytest
 from axe import h1_count, violations
-from servers import CHROMIUM, PROJECT, app_server, eventually, has_chromium
+from servers import CHROMIUM, PROJECT, app_server, eventually, has_chromium, missing
 
 from assistant.answer.fragments import Linker
 from assistant.content.corpus import load_corpus
@@ -18,8 +19,8 @@ from assistant.content.passages import passages_of_all
 from assistant.questionlog.writer import read
 from assistant.records import Citation
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not has_chromium(), reason=f"{CHROMIUM} missing: `make test` installs it (apt-get install chromium)")]
-sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not has_chromium(), reason=missing(f"chromium ({CHROMIUM})", "chromium"))]
+sync_api = pytest.importorskip("playwright.sync_api", reason=missing("the playwright package"))
 expect = sync_api.expect
 ARTIFACTS = PROJECT / "test-artifacts"
 SLUG = "facial-expression-muscles-and-wrinkles"
@@ -281,16 +282,19 @@ def test_follow_ups_offer_nearby_sections_not_yet_asked_and_send(page, server):
 
 
 def test_copy_gives_the_answer_and_its_sources_as_plain_text(page, server):
+    """The clipboard holds the answer as /api/ask gives it, a blank line, then one
+    `[n] Section — URL` line per quoted source, its link absolute: nothing else."""
     open_chat(page, server)
     ask(page, "What are crow's feet?")
     buttons_under(page, 0).get_by_role("button", name="Copy message").click()
     copied = eventually(lambda: page.evaluate("navigator.clipboard.readText()"))
-    lines = copied.splitlines()
-    assert lines[0].startswith("Dynamic Wrinkles: These wrinkles are formed") or "crow's feet" in lines[0]
+    answer = httpx.get(f"{server}/api/ask", params={"q": "What are crow's feet?"}, timeout=60).json()
+    sources = [c for c in answer["citations"] if c["quoted"]]
+    assert answer["answer"].startswith("Dynamic Wrinkles: These wrinkles are formed") and sources
+    assert copied == "\n".join([answer["answer"], ""] + [f"[{c['n']}] {c['section']} — {server}{c['url']}" for c in sources])
+    assert re.fullmatch(rf"\[1\] Types of Wrinkles Associated with Facial Expressions › Dynamic Wrinkles — {re.escape(server)}/articles/{SLUG}#dynamic-wrinkles:~:text=\S+",
+                        copied.splitlines()[2])
     assert "\\" not in copied and "<mark>" not in copied and "**" not in copied
-    assert lines[0].endswith("[1]") or "[1]" in lines[0]
-    source = next(line for line in lines if line.startswith("[1] "))
-    assert re.fullmatch(rf"\[1\] .*Dynamic Wrinkles — {re.escape(server)}/articles/{SLUG}#dynamic-wrinkles:~:text=\S+", source)
 
 
 def test_xss_in_a_question_renders_as_text(page, server):

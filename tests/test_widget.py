@@ -21,6 +21,7 @@ from servers import (
     app_server,
     eventually,
     has_chromium,
+    missing,
     static_server,
 )
 
@@ -29,12 +30,10 @@ from assistant.content.corpus import load_corpus
 from assistant.content.passages import passages_of_all
 from assistant.questionlog.writer import read
 
-if not has_chromium():
-    pytest.skip(f"Debian chromium not found at {CHROMIUM}", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+sync_api = pytest.importorskip("playwright.sync_api", reason=missing("the playwright package"))
 expect = sync_api.expect
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not has_chromium(), reason=missing(f"chromium ({CHROMIUM})", "chromium"))]
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 TITLE = "Ask the wrinkles article"

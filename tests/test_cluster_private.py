@@ -11,7 +11,6 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
-
 from servers import missing
 
 from deploy import cluster as local

@@ -137,3 +137,31 @@ def test_a_database_url_it_cant_use_stops_the_start_in_one_line(tmp_path, url):
     [line] = done.stderr.strip().splitlines()
     assert line.startswith("error: ASSISTANT_DATABASE_URL: ") and "Traceback" not in done.stderr
     assert not (tmp_path / "index").exists()  # stopped before building or loading anything
+
+
+def test_a_locked_table_slows_no_answer_and_what_it_kept_from_the_log_is_counted_at_stop(tmp_path, postgres):
+    import signal
+    import time
+
+    import psycopg
+    from servers import app_process
+
+    url = postgres.create_database()
+    with app_process(tmp_path, ASSISTANT_DATABASE_URL=url) as (process, base):
+        assert httpx.get(f"{base}/api/ask", params={"q": "what is collagen"}, timeout=60).status_code == 200
+        with psycopg.connect(url) as holder:
+            holder.execute("LOCK TABLE questions IN ACCESS EXCLUSIVE MODE")
+            with httpx.Client(base_url=base, timeout=60) as client:
+                seconds = []
+                for i in range(6):
+                    started = time.monotonic()
+                    assert client.get("/api/ask", params={"q": f"what are crows feet ({i})"}).status_code == 200
+                    seconds.append(time.monotonic() - started)
+            assert sorted(seconds)[-2] < 0.9  # one answer may wait its 0.25 s for the log; none waits a second
+            assert health(base)["status"].startswith("degraded: question log")  # slow, or unreachable once cancelled
+            process.send_signal(signal.SIGTERM)
+            process.wait(60)  # the lock is still held: the log can't be written before the process ends
+        said = eventually(lambda: [line for line in (tmp_path / "server.log").read_text().splitlines()
+                                   if "stopped with" in line], 30)
+    assert len(said) == 1 and "stopped with 6 questions answered but not recorded" in said[0]
+    assert len(read(url)) == 1  # the question asked before the lock

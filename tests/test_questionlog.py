@@ -371,3 +371,43 @@ def test_a_full_queue_drops_the_question_not_the_answer(tmp_path, monkeypatch, c
     log.close()
     assert None in ids and log.skipped >= ids.count(None)
     assert any("write queue is full" in r.getMessage() for r in caplog.records)
+
+
+def test_a_legacy_line_with_a_nul_or_a_lone_surrogate_is_cleaned_and_the_log_goes_on(tmp_path, log_url):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "feedback.jsonl").write_text(
+        '{"time": "2026-11-20T10:00:00+00:00", "question": "does sunscreen \\ud800 help", "helpful": false}\n'
+        '{"time": "2026-11-21T10:00:00+00:00", "question": "what is\\u0000 collagen", "helpful": true, '
+        '"comment": "nul\\u0000 here"}\n')
+    log = open_log(Settings(data_dir=data, database_url=log_url))
+    later = log.record(answered("What are crow's feet?"), 0.01, "api")
+    log.flush()
+    log.close()
+    assert [(r.question, r.comment) for r in read(log_url)] == [
+        ("does sunscreen ? help", ""), ("what is\ufffd collagen", "nul\ufffd here"), ("What are crow's feet?", "")]
+    assert later and log.skipped == 0 and log.last_error == ""
+    assert (data / "feedback.jsonl.imported").exists()
+
+
+def test_a_legacy_file_the_store_refuses_is_left_as_it_is_and_questions_are_still_recorded(tmp_path, log_url, caplog):
+    data = tmp_path / "data"
+    data.mkdir()
+    legacy = data / "feedback.jsonl"
+    legacy.write_text(json.dumps({"time": "2026-11-20T10:00:00+00:00", "question": "does sunscreen help", "helpful": False}) + "\n")
+    store = open_store(log_url)
+
+    def refuse(rows):
+        raise RuntimeError("the store refused the old rows")
+
+    store.import_rows = refuse
+    with caplog.at_level(logging.ERROR, logger="assistant.questionlog"):
+        log = QuestionLog(store, legacy_feedback=legacy)
+        first = log.record(answered("What are crow's feet?"), 0.01, "api")
+        second = log.record(answered("What is collagen?"), 0.01, "api")
+        log.flush()
+    log.close()
+    assert [r.id for r in read(log_url)] == [first, second] and log.skipped == 0 and log.status() == "ok"
+    assert legacy.exists()  # tried again at the next start
+    [line] = [r.getMessage() for r in caplog.records]
+    assert "was not imported (the store refused the old rows)" in line

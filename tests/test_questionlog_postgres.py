@@ -1,16 +1,24 @@
-"""The question log when PostgreSQL goes away: answers never wait for it, rows wait in
-a bounded buffer and arrive when it returns, and what overflows is counted as lost
-(in /healthz's figures and, once it can be written, in the log's own losses table).
-These stop and restart the session's one cluster."""
+"""The question log when PostgreSQL goes away or stalls: answers never wait for it, rows
+wait in a bounded buffer and arrive when it returns, and what overflows is counted as lost
+(in /healthz's figures and, once it can be written, in the log's own losses table); a
+table locked by another connection makes the log slow, not the answers, and what can't
+be written at stop is counted. These stop and restart the session's one cluster."""
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
+import time
+from contextlib import contextmanager
 
+import psycopg
 from servers import PROJECT, eventually, free_port
 
-from assistant.questionlog.writer import UNREACHABLE, QuestionLog
+from assistant.questionlog import postgres as postgres_store
+from assistant.questionlog.postgres import STATEMENT_SECONDS
+from assistant.questionlog.stores import open_store
+from assistant.questionlog.writer import COMMIT_WAIT, SLOW, UNREACHABLE, QuestionLog
 from assistant.records import Answer
 
 
@@ -88,3 +96,66 @@ def test_assistant_insights_refuses_a_url_it_cant_use_in_one_line():
     assert done.returncode == 2
     assert done.stderr.strip() == ("error: ASSISTANT_DATABASE_URL: 'mysql://db.example/log' is neither "
                                    "sqlite:///path/to/file.db nor postgresql://user@host:port/database")
+
+
+@contextmanager
+def locked_questions(url: str):
+    """Another connection holding the questions table, as a long migration or a stuck report would."""
+    with psycopg.connect(url) as holder:
+        holder.execute("LOCK TABLE questions IN ACCESS EXCLUSIVE MODE")
+        yield
+        holder.rollback()
+
+
+def test_answers_do_not_wait_on_a_locked_table_and_the_log_says_it_is_slow(postgres):
+    url = postgres.create_database()
+    log = QuestionLog(url)
+    assert log.flush() and log.status() == "ok"
+    with locked_questions(url):
+        started = time.monotonic()
+        ids = [log.record(refused(f"asked while locked {i}"), 0.01, "api") for i in range(6)]
+        waited = time.monotonic() - started
+        assert all(ids) and waited < 3  # the answers' whole wait; it was 1 s each
+        assert eventually(lambda: log.status() == SLOW, 30)
+        assert log.health()["question_log"]["problem"] == f"writes take longer than {COMMIT_WAIT:g} s"
+    assert eventually(lambda: log.flush(30) and log.status() == "ok", 60)  # the next quick write clears it
+    assert sorted(r.id for r in log.read()) == sorted(ids) and log.skipped == 0
+    log.close()
+
+
+def test_every_connection_bounds_its_statements(postgres):
+    store = open_store(postgres.create_database())
+    with store.transaction() as db:
+        assert db.execute("SHOW statement_timeout").fetchone()[0] == f"{STATEMENT_SECONDS:g}s"
+        client = db.conn.info.get_parameters()  # libpq's own: the connect timeout and keepalives of our side
+        assert (client["connect_timeout"], client["keepalives"], client["keepalives_idle"]) == ("2", "1", "10")
+        assert client["tcp_user_timeout"] == str(int(STATEMENT_SECONDS * 2000))
+    store.close()
+
+
+def test_a_write_stuck_behind_a_lock_is_cancelled_and_its_rows_held_until_the_table_is_free(postgres, monkeypatch):
+    monkeypatch.setattr(postgres_store, "STATEMENT_SECONDS", 1.0)
+    url = postgres.create_database()
+    log = QuestionLog(url)
+    log.flush()
+    with locked_questions(url):
+        question_id = log.record(refused("asked while locked"), 0.01, "api")
+        assert eventually(lambda: log.status() == UNREACHABLE, 20)
+        assert log.waiting == 1 and "did not finish a write within 1 s" in log.last_error
+    assert eventually(lambda: log.flush(30) and log.waiting == 0 and log.status() == "ok", 60)
+    assert [r.id for r in log.read()] == [question_id] and log.skipped == 0
+    log.close()
+
+
+def test_what_cant_be_written_at_stop_is_counted_and_logged(postgres, caplog):
+    url = postgres.create_database()
+    log = QuestionLog(url)
+    log.flush()
+    with locked_questions(url), caplog.at_level(logging.ERROR, logger="assistant.questionlog"):
+        for i in range(6):
+            log.record(refused(f"asked while locked {i}"), 0.01, "api")
+        started = time.monotonic()
+        log.close(timeout=1)
+        assert time.monotonic() - started < 10
+    assert log.skipped == 6
+    assert any("stopped with 6 questions answered but not recorded" in r.getMessage() for r in caplog.records)

@@ -1,5 +1,6 @@
 """The feedback.jsonl of the days before the question log: its thumbs moved into the log
-once, then the file renamed to feedback.jsonl.imported."""
+once, then the file renamed to feedback.jsonl.imported. Its text is cleaned as live input
+is (printable, masked); a line that can't be read is skipped."""
 from __future__ import annotations
 
 import json
@@ -11,6 +12,7 @@ from pathlib import Path
 from assistant.questionlog.feedback import MAX_COMMENT_CHARS
 from assistant.questionlog.privacy import masked
 from assistant.questionlog.store import timestamp
+from assistant.text.cleaning import printable
 
 log = logging.getLogger("assistant.questionlog")
 
@@ -26,9 +28,10 @@ def import_legacy(store, source: Path | None) -> None:
             entry = json.loads(line)
             moment = datetime.fromisoformat(entry["time"])
             helpful, ids = int(bool(entry["helpful"])), [str(i) for i in entry.get("passage_ids") or []]
-            rows.append((uuid.uuid5(uuid.NAMESPACE_URL, line).hex, timestamp(moment), masked(str(entry["question"])[:1000]),
-                         int(bool(ids)), json.dumps(ids), None, "chat", helpful, str(entry.get("comment") or "")[:MAX_COMMENT_CHARS],
-                         timestamp(moment)))
+            # cleaned as live input is: a NUL or a lone surrogate from the old file must not reach the store
+            question, comment = masked(printable(entry["question"])[:1000]), masked(printable(entry.get("comment") or ""))
+            rows.append((uuid.uuid5(uuid.NAMESPACE_URL, line).hex, timestamp(moment), question, int(bool(ids)), json.dumps(ids),
+                         None, "chat", helpful, comment[:MAX_COMMENT_CHARS], timestamp(moment)))
         except (ValueError, KeyError, TypeError):
             continue
     store.import_rows(rows)

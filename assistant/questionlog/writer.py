@@ -4,13 +4,17 @@ passages, latency and later its feedback, in the store ASSISTANT_DATABASE_URL na
 
 Writes go through one writer thread that commits whatever is queued as one
 transaction; `record` waits (at most COMMIT_WAIT) for its row's commit, so an
-answer sent is a row in the store, even if the process is killed right after. When
+answer sent is a row in the store, even if the process is killed right after. A
+write that takes longer than that (a locked table, a stalled database) makes the
+log "slow": answers stop waiting for it, and /healthz says so, until a write is
+quick again. When
 the store is unreachable (PostgreSQL down), rows wait in a bounded buffer and are
 written when it answers again; what overflows is lost. Any other failure of a batch
 (a locked, unwritable or corrupt file) is logged once and the batch counted as
 lost, never raised into a request. Losses are written into the log itself (`losses`)
 once it can be written again, until the owner dismisses them. A writer thread that
-dies is restarted. Text is made printable before it is queued. Stores no IP address,
+dies is restarted. At stop, what can't be written within STOP_SECONDS is counted
+and logged in one line. Text is made printable before it is queued. Stores no IP address,
 cookie or user id, masks e-mail addresses and phone-like numbers, and deletes rows
 older than the retention period. Summarising is questionlog/insights.py's.
 """
@@ -42,8 +46,10 @@ BATCH_SIZE = 500
 BUFFER_ROWS = 50_000  # questions held while the store is unreachable (about 500 bytes each); past this they are lost
 RETRY_SECONDS = 2.0  # how often an unreachable store is tried again
 PURGE_EVERY_SECONDS = 3600
-COMMIT_WAIT = 1.0  # seconds an answer waits for its row's commit (about 1 ms when the log is healthy)
+COMMIT_WAIT = 0.25  # seconds an answer waits for its row's commit (about 1 ms when the log is healthy); a write longer than this is slow
+STOP_SECONDS = 5.0  # at stop, how long the writer may take to write what is queued; what it has not written then is counted lost
 UNREACHABLE = "degraded: question log unreachable"
+SLOW = "degraded: question log slow"
 
 
 class QuestionLog:
@@ -60,6 +66,10 @@ class QuestionLog:
         self.last_error = ""  # the latest write problem, "" once writes succeed again
         self.skipped = 0  # questions not recorded since start-up
         self.unreachable = False  # the store does not answer: rows are held, and tried again every RETRY_SECONDS
+        self.slow_seconds = 0.0  # how long the last write took, when that was longer than COMMIT_WAIT (0: quick)
+        self._busy_since: float | None = None  # when the writer's current round started (None: waiting for work)
+        self._batch: list = []  # the batch the writer has in hand
+        self._abandoned = False  # stopped with the writer still busy: what it had was counted lost
         self._held: list[tuple] = []  # question rows waiting for an unreachable store (the writer's own)
         self._queue: queue.Queue = queue.Queue(QUEUE_SIZE)
         self._lock = threading.Lock()
@@ -89,7 +99,7 @@ class QuestionLog:
         except Exception as exc:  # a bug here must cost a log row, not a reader's answer
             self._fail(f"could not queue a question: {type(exc).__name__}: {exc}", lost=1)
             return None
-        if not self.last_error:
+        if not (self.last_error or self.slow):
             try:
                 committed.result(COMMIT_WAIT)
             except TimeoutError:
@@ -133,15 +143,22 @@ class QuestionLog:
         except (queue.Full, TimeoutError):
             return False
 
+    @property
+    def slow(self) -> bool:
+        """True while a write takes, or the last one took, longer than COMMIT_WAIT: answers don't wait for it."""
+        busy_since = self._busy_since
+        return bool(self.slow_seconds) or (busy_since is not None and time.monotonic() - busy_since > COMMIT_WAIT)
+
     def status(self) -> str:
-        """"ok", or UNREACHABLE while the store does not answer (for /healthz)."""
-        return UNREACHABLE if self.unreachable else "ok"
+        """"ok", UNREACHABLE while the store does not answer, or SLOW while its writes are slow (for /healthz)."""
+        return UNREACHABLE if self.unreachable else SLOW if self.slow else "ok"
 
     def health(self) -> dict:
         """What /healthz says about the log: nothing while all is well."""
-        if not (self.last_error or self.skipped or self._held):
+        if not (self.last_error or self.skipped or self._held or self.slow):
             return {}
-        return {"question_log": {"problem": self.last_error, "waiting": self.waiting, "lost": self.skipped}}
+        problem = self.last_error or (f"writes take longer than {COMMIT_WAIT:g} s" if self.slow else "")
+        return {"question_log": {"problem": problem, "waiting": self.waiting, "lost": self.skipped}}
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything queued so far is written, held or skipped (a held store is tried now)."""
@@ -154,12 +171,22 @@ class QuestionLog:
         except TimeoutError:
             return False
 
-    def close(self) -> None:
-        """Write what is queued, then stop the writer (at server shutdown)."""
+    def close(self, timeout: float = STOP_SECONDS) -> None:
+        """Write what is queued, then stop the writer (at server shutdown). What is not
+        written within `timeout` seconds (a stalled database) is counted lost and logged."""
         self._closed = True
+        if self._abandoned:
+            return
         if self._thread.is_alive():
-            self._queue.put(("stop", None, None))
-            self._thread.join(10)
+            deadline = time.monotonic() + timeout
+            try:
+                self._queue.put(("stop", None, None), timeout=timeout)
+            except queue.Full:
+                pass
+            self._thread.join(max(0.0, deadline - time.monotonic()))
+        if self._thread.is_alive():
+            self._abandon(timeout)
+            return  # the writer still holds a connection: the process exits around it
         self.store.close()
 
     # -- the writer thread --------------------------------------------------------
@@ -185,15 +212,17 @@ class QuestionLog:
         batch: list = []  # the first round writes nothing: it creates or migrates the schema at start-up
         try:
             while True:
+                self._batch = batch
                 forced = any(kind in ("flush", "stop") for kind, _, _ in batch)
                 if self.unreachable and not forced and time.monotonic() < retry_at:
                     self._hold(batch)  # no use trying before RETRY_SECONDS have passed
                     results: list = [None] * len(batch)
                 else:
+                    self._busy_since = time.monotonic()
                     try:
                         if not ready:
                             self.store.migrate()
-                            import_legacy(self.store, self.legacy_feedback)
+                            self._import_legacy()
                             ready = True
                         if purged is None or time.monotonic() - purged > PURGE_EVERY_SECONDS:
                             self._purge()
@@ -212,16 +241,71 @@ class QuestionLog:
                             held, self._held = self._held, []
                             self._fail(problem, lost=_questions_in(batch) + len(held))
                         results = [None] * len(batch)
+                    finally:
+                        self._timed(batch)
+                if self._abandoned:
+                    return  # close() gave up on this round and counted it
                 _settle(batch, results)
+                self._batch = []  # its questions are written, held or counted by now
                 if any(kind == "stop" for kind, _, _ in batch):
                     if self._held:
-                        self._fail(f"stopped while the store was unreachable ({self.last_error})", lost=len(self._held))
+                        self._lost_at_stop(len(self._held), self.last_error)
                     return
                 batch = self._next_batch(max(0.0, retry_at - time.monotonic()) if self.unreachable else PURGE_EVERY_SECONDS)
         except BaseException as exc:  # noqa: BLE001 - counted and reported; the next caller restarts the writer
+            self._busy_since = None
             held, self._held = self._held, []
             self._fail(f"the writer stopped: {type(exc).__name__}: {exc}", lost=_questions_in(batch) + len(held))
             _settle(batch, [None] * len(batch))
+
+    def _import_legacy(self) -> None:
+        """The old feedback.jsonl, tried once per start: if the store refuses it, it is left
+        as it is and logged, and questions are recorded as usual."""
+        source, self.legacy_feedback = self.legacy_feedback, None
+        try:
+            import_legacy(self.store, source)
+        except Exception as exc:
+            if self.store.unreachable(exc):
+                self.legacy_feedback = source  # tried again when the store answers
+                raise
+            log.error("question log %s: %s was not imported (%s); it is left as it is, and questions are recorded as usual",
+                      self.store.name, source, self.store.describe(exc))
+
+    def _timed(self, batch: list) -> None:
+        """The round that started at _busy_since is over: a write that took longer than
+        COMMIT_WAIT makes the log slow, a quick one makes it quick again (a round with
+        nothing to write says nothing)."""
+        seconds, self._busy_since = time.monotonic() - (self._busy_since or time.monotonic()), None
+        if not batch:
+            return
+        if seconds > COMMIT_WAIT and not self.slow_seconds:
+            log.warning("question log %s: a write took %.1f s; answers don't wait for the log until writes are quick again",
+                        self.store.name, seconds)
+        elif seconds <= COMMIT_WAIT and self.slow_seconds:
+            log.warning("question log %s: writes are quick again", self.store.name)
+        self.slow_seconds = round(seconds, 3) if seconds > COMMIT_WAIT else 0.0
+
+    def _abandon(self, timeout: float) -> None:
+        """close() waited `timeout` seconds for a writer that is still busy: count what it
+        had in hand, held or queued as lost, and answer whoever waits on it."""
+        queued = []
+        while True:
+            try:
+                queued.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        in_hand, held = self._batch, list(self._held)
+        held_ids = {row[0] for row in held}  # a batch being held is in both for a moment
+        lost = len(held) + sum(kind == "question" and row[0] not in held_ids for kind, row, _ in in_hand) + _questions_in(queued)
+        reason = self.last_error or f"the write did not finish within {timeout:g} s"
+        self._lost_at_stop(lost, reason)
+        self._abandoned = True
+        _settle(in_hand + queued, [None] * (len(in_hand) + len(queued)))
+
+    def _lost_at_stop(self, lost: int, reason: str) -> None:
+        with self._lock:
+            self.skipped += lost
+        log.error("question log %s: stopped with %d questions answered but not recorded (%s)", self.store.name, lost, reason)
 
     def _next_batch(self, wait: float) -> list:
         """Everything queued, up to BATCH_SIZE, waiting up to `wait` seconds for the first
@@ -279,6 +363,8 @@ class QuestionLog:
 
     def _fail(self, problem: str, lost: int = 0) -> None:
         """Log a problem once (not once per question) and count the questions it lost."""
+        if self._abandoned:
+            return  # counted at stop
         with self._lock:
             self.skipped += lost
             if lost:

@@ -5,7 +5,9 @@ HTTP <-> engine calls; retrieval lives in the engine.
 """
 from __future__ import annotations
 
+import asyncio
 import atexit
+from contextlib import asynccontextmanager
 from functools import partial
 
 from assistant.settings import Settings
@@ -38,12 +40,22 @@ def create_app(settings: Settings | None = None, live=None, pages_later: bool = 
     from assistant.web.routers import admin, ask, feedback, health, pages, widget
 
     questions = open_log(settings)
-    atexit.register(questions.close)  # what is queued is written before the process exits
+    # what is queued is written (or counted lost) before the process exits: at the end of the
+    # app's lifespan, because uvicorn re-raises SIGTERM once it has stopped and atexit never runs
+    # then; atexit still covers an app that was never served
+    atexit.register(questions.close)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        await asyncio.to_thread(questions.close)
+
     live.follow_index(settings.reload_seconds)
     if settings.watch_corpus:
         live.follow_corpus()
     # /docs from the Swagger UI files installed with fastapi-offline, never a CDN
-    app = FastAPIOffline(title="Article assistant", summary="Answers quote the articles word for word, with numbered sources.", redoc_url=None)
+    app = FastAPIOffline(title="Article assistant", summary="Answers quote the articles word for word, with numbered sources.",
+                         redoc_url=None, lifespan=lifespan)
     install_error_handlers(app)
     counters = Counters(settings.rate_limit_storage)  # every limit below counts here (shared by replicas on Redis)
     logins = Logins(settings.login_rate_limit, counters)  # wrong admin tokens: shared by /insights and /api/reindex

@@ -141,9 +141,9 @@ def test_an_index_built_by_another_process_is_swapped_in(site):
 
 
 def data_files(index_dir) -> set[str]:
-    """The files a manifest names: its data, and its encoder's tokenizer and settings."""
-    return {p.name for p in index_dir.iterdir() if p.name.startswith(("passages-", "vectors-", "sentences-", "lexical-"))
-            or p.name.startswith("encoder-") and p.name.endswith(".json")}
+    """The files a manifest names: its data, and its encoder (graph, weights, tokenizer, settings)."""
+    return {p.name for p in index_dir.iterdir()
+            if p.name.startswith(("passages-", "vectors-", "sentences-", "lexical-", "encoder-"))}
 
 
 @pytest.mark.slow

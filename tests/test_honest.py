@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer.document_questions import CLOSING, LEAD, METHOD, RESULTS, about_document
+from assistant.answer.document_questions import (
+    CLOSING,
+    LEAD,
+    METHOD,
+    RESULTS,
+    about_document,
+)
 from assistant.answer.spelling import respelt
 
 

@@ -471,7 +471,9 @@ def test_a_relative_canonical_is_resolved_and_other_schemes_are_dropped(tmp_path
 
 
 def caps(**limits):
-    from assistant.content.fetcher import Limits  # here, so the older code fails test by test
+    from assistant.content.fetcher import (
+        Limits,  # here, so the older code fails test by test
+    )
 
     return Limits(**limits)
 

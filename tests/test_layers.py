@@ -11,7 +11,7 @@ from servers import PROJECT
 
 # From the bottom up; a module may import its own layer and those below.
 LAYERS = (
-    ("errors", "settings", "config", "records", "urls"),  # the kernel
+    ("errors", "settings", "records"),  # the kernel
     ("text",),
     ("model",),
     ("content",),

@@ -7,7 +7,6 @@ import json
 import logging
 
 import pytest
-
 from conftest import FakeEmbedder
 
 from assistant.answer.render import safe_link

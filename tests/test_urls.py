@@ -11,15 +11,14 @@ import sys
 
 import psycopg
 import pytest
-from limits import parse
 from conftest import PROJECT_DIR
+from limits import parse
 from servers import free_port
 
-from assistant.errors import InvalidArgument
+from assistant.errors import InvalidArgument, safe_url, scrubbed
 from assistant.http.counters import Counters
 from assistant.questionlog.postgres import PostgresStore
 from assistant.questionlog.stores import checked_url
-from assistant.urls import safe_url, scrubbed
 
 # (the URL as typed, how a message shows it, what must never show)
 FORMS = [

@@ -23,6 +23,7 @@ from assistant.content.corpus import web_url
 from assistant.content.fetcher import Fetcher, LimitReached, Limits
 from assistant.content.passages import slugify
 from assistant.errors import CorpusError
+
 # The first element's name, past XML declarations, comments and a doctype; "*+" never
 # backtracks, so no input can make this slow.
 _ROOT = re.compile(rb"(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(?:\[.*?\])?\s*>)*+<([A-Za-z][\w:.-]*)", re.S | re.I)

@@ -8,9 +8,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from functools import cached_property
 
-from assistant.answer import calibrate
+from assistant.answer import calibrate, conversation, spelling
 from assistant.answer import compose as composer
-from assistant.answer import conversation, spelling
 from assistant.answer import document_questions as documents
 from assistant.answer.fragments import Linker, linker_for
 from assistant.engine import build as index_build

@@ -13,8 +13,7 @@ import math
 import threading
 import time
 
-from assistant.errors import InvalidArgument
-from assistant.urls import safe_url, scrubbed
+from assistant.errors import InvalidArgument, safe_url, scrubbed
 
 log = logging.getLogger("assistant.ratelimits")
 

@@ -18,8 +18,8 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from assistant.errors import safe_url, scrubbed
 from assistant.questionlog.store import Store
-from assistant.urls import safe_url, scrubbed
 
 CONNECT_SECONDS = 2.0  # the writer gives up on a connection after this, and holds its rows
 READ_SECONDS = 5.0  # a report waits this long for a connection

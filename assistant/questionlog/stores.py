@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.errors import InvalidArgument
+from assistant.errors import InvalidArgument, safe_url, scrubbed
 from assistant.questionlog.store import Store
-from assistant.urls import safe_url, scrubbed
 
 SQLITE = "sqlite:///"
 POSTGRES_SCHEMES = ("postgresql", "postgres")

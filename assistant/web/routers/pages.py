@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from assistant.content.article_page import article_blocks, article_html
 from assistant.http.error_bodies import documented
 
-CHAT_SCRIPT = Path(__file__).parent.parent.parent / "static" / "chat.js"
+CHAT_SCRIPT = Path(__file__).parent.parent / "static" / "chat.js"
 
 
 def router(live) -> APIRouter:

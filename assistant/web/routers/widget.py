@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from assistant.answer.suggest import outline_for
 from assistant.web.site_texts import site_texts
 
-STATIC_DIR = Path(__file__).parent.parent.parent / "static"
+STATIC_DIR = Path(__file__).parent.parent / "static"
 
 
 SITE_SLOT = "var SITE = {};"

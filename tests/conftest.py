@@ -77,6 +77,25 @@ def article_text() -> str:
 
 
 @pytest.fixture(scope="session")
+def wheel(tmp_path_factory) -> Path:
+    """This checkout's wheel, built once, offline, from a copy of its source (pip builds in
+    the tree it is given: never the checkout)."""
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("wheel")
+    shutil.copytree(PROJECT_DIR / "assistant", root / "source" / "assistant", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(PROJECT_DIR / name, root / "source")
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                           "-w", str(root / "wheels"), str(root / "source")], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (built,) = (root / "wheels").glob("article_assistant-*.whl")
+    return built
+
+
+@pytest.fixture(scope="session")
 def real_assistant(tmp_path_factory):
     """An Assistant over a copy of the project corpus, indexed with the real model."""
     from assistant.engine.assistant import Assistant

@@ -67,12 +67,9 @@ def own_blog_commands() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def fresh(tmp_path_factory) -> Path:
+def fresh(tmp_path_factory, wheel) -> Path:
     """A new virtual environment holding only the wheel of this checkout."""
     root = tmp_path_factory.mktemp("installed")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "-w", str(root / "wheels"), str(PROJECT)], check=True, capture_output=True)
-    wheel = next((root / "wheels").glob("article_assistant-*.whl"))
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "--quiet",

@@ -301,7 +301,7 @@ def _insights(args) -> int:
     from assistant.errors import safe_url
     from assistant.model.embedder import Embedder
     from assistant.questionlog import insights
-    from assistant.questionlog import writer as questionlog
+    from assistant.questionlog import logs as questionlog
 
     if args.days < 1 or args.top < 1:
         raise InvalidArgument("--days and --top must be at least 1")

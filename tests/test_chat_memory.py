@@ -73,7 +73,7 @@ def test_the_chat_keeps_no_state_on_the_server_and_gradio_deletes_its_cache(corp
 
     from assistant.engine.assistant import Assistant
     from assistant.http.counters import Counters
-    from assistant.questionlog.writer import NoLog
+    from assistant.questionlog.logs import NoLog
     from assistant.settings import Settings
     from assistant.web.gradio_pages import mount_pages
 

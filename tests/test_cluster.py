@@ -24,7 +24,8 @@ import httpx
 import pytest
 from servers import PROJECT, eventually, missing
 
-from assistant.questionlog.writer import UNREACHABLE, read
+from assistant.questionlog.logs import read
+from assistant.questionlog.writer import UNREACHABLE
 from deploy import cluster as local
 from deploy.postgres import has_postgres
 from deploy.redis_server import has_redis

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from servers import PROJECT, app_server, eventually
 
-from assistant.questionlog.writer import read
+from assistant.questionlog.logs import read
 
 pytestmark = pytest.mark.slow
 

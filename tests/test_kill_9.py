@@ -19,8 +19,8 @@ import httpx
 import pytest
 from servers import app_process
 
+from assistant.questionlog.logs import read
 from assistant.questionlog.store import QuestionLogUnreadable
-from assistant.questionlog.writer import read
 
 TRIALS = 20
 

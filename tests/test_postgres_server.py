@@ -13,7 +13,8 @@ import httpx
 import pytest
 from servers import PROJECT, app_server, eventually
 
-from assistant.questionlog.writer import UNREACHABLE, read
+from assistant.questionlog.logs import read
+from assistant.questionlog.writer import UNREACHABLE
 
 pytestmark = pytest.mark.slow
 

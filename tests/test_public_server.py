@@ -14,7 +14,7 @@ import httpx
 import pytest
 from servers import app_process
 
-from assistant.questionlog.writer import read
+from assistant.questionlog.logs import read
 from assistant.text.cleaning import printable
 
 pytestmark = pytest.mark.slow

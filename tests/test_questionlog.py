@@ -15,9 +15,10 @@ import pytest
 
 from assistant.errors import InvalidArgument
 from assistant.questionlog.feedback import Feedback, InvalidFeedback
+from assistant.questionlog.logs import NoLog, open_log, read
 from assistant.questionlog.store import SCHEMA_VERSION, QuestionLogUnreadable
 from assistant.questionlog.stores import open_store
-from assistant.questionlog.writer import NoLog, QuestionLog, open_log, read
+from assistant.questionlog.writer import QuestionLog
 from assistant.records import Answer, Citation
 from assistant.settings import Settings
 

@@ -16,7 +16,7 @@ from servers import CHROMIUM, PROJECT, app_server, eventually, has_chromium, mis
 from assistant.answer.fragments import Linker
 from assistant.content.corpus import load_corpus
 from assistant.content.passages import passages_of_all
-from assistant.questionlog.writer import read
+from assistant.questionlog.logs import read
 from assistant.records import Citation
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not has_chromium(), reason=missing(f"chromium ({CHROMIUM})", "chromium"))]

@@ -28,7 +28,7 @@ from servers import (
 from assistant.content.article_page import article_blocks, article_html
 from assistant.content.corpus import load_corpus
 from assistant.content.passages import passages_of_all
-from assistant.questionlog.writer import read
+from assistant.questionlog.logs import read
 
 sync_api = pytest.importorskip("playwright.sync_api", reason=missing("the playwright package"))
 expect = sync_api.expect

@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None, live=None, pages_later: bool = 
     from assistant.http.counters import Counters
     from assistant.http.error_bodies import install as install_error_handlers
     from assistant.http.owner_login import Logins
-    from assistant.questionlog.writer import open_log
+    from assistant.questionlog.logs import open_log
     from assistant.web.gradio_pages import mount_pages
     from assistant.web.routers import admin, ask, feedback, health, pages, widget
 

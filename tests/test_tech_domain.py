@@ -1,0 +1,71 @@
+"""Answer quality in a technical domain: the Python 3.11 FAQ (tests/eval/python-faq,
+PSF licence), its questions as the FAQ writes them and its question headings removed from
+the articles, with near-domain off-topic questions from the SQLite FAQ. Real model; the
+floors sit just under the figures measured when the collection was added (its README)."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from conftest import EVAL_DIR
+
+from assistant.engine.assistant import Assistant
+from assistant.eval.collection import evaluate_collection, format_reports, read_collection
+from assistant.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+# Measured 2026-12-07 (tests/eval/python-faq/README.md), one article / whole blog:
+# hit@1 0.564 / 0.506, hit@3 0.767 / 0.727, answer holds gold 0.663 / 0.605, off-topic
+# refused 0.994 / 0.960, answerable refused 4 / 3 of 172, not_covered 0.070 / 0.035,
+# median answer 308 / 305 chars.
+FLOORS = {
+    "one article": {"hit_at_1": 0.53, "hit_at_3": 0.73, "answer_has_gold": 0.63},
+    "whole blog": {"hit_at_1": 0.47, "hit_at_3": 0.69, "answer_has_gold": 0.57},
+}
+NOT_COVERED_AT_MOST = {"one article": 0.10, "whole blog": 0.07}
+
+
+@pytest.fixture(scope="module")
+def faq_reports(real_assistant, tmp_path_factory):
+    embedder = real_assistant.embedder
+
+    def load(corpus, index):
+        return Assistant.load(replace(Settings(), corpus_dir=corpus, index_dir=index), embedder=embedder)
+
+    collection = read_collection(EVAL_DIR / "python-faq")
+    assert len(collection.articles) == 8
+    return {r.setting: r for r in evaluate_collection(collection, tmp_path_factory.mktemp("faq"), load)}
+
+
+@pytest.mark.parametrize("setting", ["one article", "whole blog"])
+def test_faq_questions_get_the_answer_paragraph_and_an_answer_that_holds_it(faq_reports, setting):
+    report = faq_reports[setting]
+    assert report.answerable == 172
+    for figure, floor in FLOORS[setting].items():
+        assert getattr(report, figure) >= floor, format_reports([report], show_misses=True)
+    assert report.median_answer_chars <= 400
+    assert report.not_covered <= NOT_COVERED_AT_MOST[setting], format_reports([report], show_misses=True)
+
+
+@pytest.mark.parametrize("setting", ["one article", "whole blog"])
+def test_technical_questions_the_faq_does_not_cover_are_refused(faq_reports, setting):
+    """Off-topic: the project's bars (0.90 one article, 0.85 whole blog), met here."""
+    report = faq_reports[setting]
+    assert report.off_topic == (800 if setting == "one article" else 100)
+    assert report.off_topic_refused >= (0.90 if setting == "one article" else 0.85), format_reports([report], show_misses=True)
+
+
+def test_faq_questions_are_not_refused_in_the_whole_blog(faq_reports):
+    """The project's bar, answerable refused <= 0.02: met in the whole blog (3 of 172)."""
+    report = faq_reports["whole blog"]
+    assert report.false_refusals <= 0.02, format_reports([report], show_misses=True)
+
+
+def test_faq_questions_refused_one_article_at_a_time_stay_at_four(faq_reports):
+    """Not the project's bar: one article at a time 4 of 172 are refused (0.023 > 0.02),
+    each for words the page never uses ("www", "mimic", "submission") or with nothing
+    close enough ("single keypress", "g++ symbols"). Held at the measured 4 until the
+    engine meets 0.02 (3 of 172)."""
+    report = faq_reports["one article"]
+    assert report.false_refusals <= 4 / 172, format_reports([report], show_misses=True)

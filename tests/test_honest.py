@@ -104,3 +104,36 @@ def test_a_yes_no_question_about_what_the_article_never_mentions_says_so(real_as
 def test_a_yes_no_question_the_article_answers_is_answered_plainly(real_assistant, question):
     answer = real_assistant.ask(question)
     assert answer.answerable and not answer.not_covered
+
+
+@pytest.fixture(scope="module")
+def library_faq(real_assistant, tmp_path_factory):
+    """The Python FAQ's library page alone (tests/eval/python-faq, PSF licence), real model."""
+    import shutil
+
+    from conftest import EVAL_DIR
+
+    from assistant.engine.assistant import Assistant
+    from assistant.engine.build import build
+    from assistant.settings import Settings
+
+    root = tmp_path_factory.mktemp("library-faq")
+    shutil.copytree(EVAL_DIR / "python-faq" / "articles", root / "all")
+    (root / "corpus").mkdir()
+    shutil.copy(root / "all" / "library.md", root / "corpus")
+    build(root / "corpus", root / "index", real_assistant.embedder)
+    return Assistant.load(Settings(corpus_dir=root / "corpus", index_dir=root / "index"), embedder=real_assistant.embedder)
+
+
+def test_an_acronym_the_page_never_writes_is_said_when_the_rest_matches_closely(library_faq):
+    """The page says "web", never "WWW": the passage matches the rest of the question far
+    above the bar, so it is offered, saying what it doesn't mention (before: refused)."""
+    answer = library_faq.ask("What WWW tools are there for Python?")
+    assert answer.answerable and "www" in answer.not_covered
+    assert answer.text.startswith("The article doesn't mention www")
+    assert "web" in answer.citations[0].sentence  # the page's own word for it
+
+
+def test_a_named_subject_the_page_never_mentions_is_still_refused(library_faq):
+    assert not library_faq.ask("When is Brasilia's rainy season?").answerable
+    assert not library_faq.ask("How do I install Kubernetes operators?").answerable

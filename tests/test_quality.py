@@ -91,6 +91,19 @@ def test_names_are_capitalised_words_after_the_first_or_capitals():
     assert names("When is Brasilia's rainy season?") == {"brasilia"}
     assert names("What is the HDI for 2007?") == {"hdi"}
     assert names("Does smoking cause wrinkles?") == set()
+    assert names("What did Barack Obama say about New York City?") == {"barack", "obama", "new", "york", "city"}
+
+
+def test_a_headline_in_title_case_names_only_its_acronyms():
+    """Pasted headlines capitalise every word: "Microfat" there is no name."""
+    assert names("Does Sensation Return to the Nasal Tip After Microfat Grafting?") == set()
+    assert names("Validation of the 2009 TNM Version in a Large Cohort") == {"tnm"}
+
+
+def test_a_question_in_title_case_is_answered_as_the_same_question_in_lower_case(real_assistant):
+    headline = real_assistant.ask("Can Botox Injections Smooth Frown Lines?")
+    assert headline.answerable and headline.not_covered  # before: refused outright, "Injections" read as a name
+    assert headline.text == real_assistant.ask("can botox injections smooth frown lines?").text
 
 
 @pytest.mark.parametrize("question", [

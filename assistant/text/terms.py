@@ -10,6 +10,7 @@ from functools import lru_cache
 
 _WORD = re.compile(r"(?u)\b\w\w+\b")
 COMMON_ZIPF = 4.8  # wordfreq Zipf scale: "cause" 5.3, "smoking" 4.5, "wrinkles" 3.3, "botox" 3.1
+TITLE_WORD, TITLE_WORDS, TITLE_SHARE = 3, 3, 0.75  # names(): of 3+ words of 3+ letters, 3 in 4 capitalised
 
 
 @lru_cache(maxsize=1)
@@ -36,13 +37,22 @@ def content_words(text: str) -> list[str]:
 
 def names(text: str) -> frozenset[str]:
     """Lower-cased words that `text` writes as a name: capitalised after its first word
-    ("When is Brasilia's rainy season?" -> brasilia), or in capitals ("HDI")."""
+    ("When is Brasilia's rainy season?" -> brasilia), or in capitals ("HDI"). A question
+    in title case ("Does Sensation Return to the Nasal Tip?", a pasted headline) says
+    nothing by its capitals but its acronyms."""
+    words = [m.group() for m in _WORD.finditer(text)]
+    titled = _title_case(words)
     found = set()
-    for n, match in enumerate(_WORD.finditer(text)):
-        word = match.group()
-        if word[0].isupper() and (n > 0 or word.isupper()):
+    for n, word in enumerate(words):
+        if word.isupper() or (not titled and n > 0 and word[0].isupper()):
             found.add(word.casefold())
     return frozenset(found)
+
+
+def _title_case(words: list[str]) -> bool:
+    """Most longer words after the first are capitalised: a headline, not a sentence."""
+    long = [w for w in words[1:] if len(w) >= TITLE_WORD and not w.isdigit()]
+    return len(long) >= TITLE_WORDS and sum(w[0].isupper() for w in long) >= TITLE_SHARE * len(long)
 
 
 def content_terms(text: str) -> tuple[str, ...]:

@@ -141,5 +141,45 @@ def test_over_twelve_articles_history_beats_no_history_and_both_baselines(real_a
     assert report.followup_hit_at_1 >= report.followup_concat_hit_at_1 + 0.05, report
     assert report.switch_hit_at_1 >= report.switch_alone_hit_at_1, report
     # follow-ups that open with the previous answer's first source although the answer is
-    # elsewhere: 12 / 12 of 138 on 2026-12-06 (the goal is none; issue 25)
-    assert report.needless_repeats <= 12, report
+    # elsewhere: 12 / 12 of 138 on 2026-12-06, 10 / 11 since a follow-up whose paragraph
+    # has nothing new reads on to the next one (the goal is none; issue 25)
+    assert report.needless_repeats <= {"one article": 10, "whole blog": 11}[setting], report
+
+
+STORY = """---
+title: "The Baker of Orlen"
+url: "https://example.com/baker-of-orlen"
+---
+
+In the spring of 1911 the baker Tomas Vell left his village of Orlen because the harvest had failed. He walked to the capital with a sack of flour and a letter from his mother.
+
+In the capital no bakery would hire Vell, so he sold the bread of Orlen from a cart by the river market. Within a year the cart had become a shop with three ovens and two apprentices.
+
+Years later he went home and paid for the village's first school with the money he had saved.
+"""
+
+
+@pytest.fixture(scope="module")
+def story_assistant(real_assistant, tmp_path_factory):
+    """A made-up three-paragraph story, read in order."""
+    root = tmp_path_factory.mktemp("story")
+    (root / "corpus").mkdir()
+    (root / "corpus" / "baker.md").write_text(STORY, encoding="utf-8")
+    return Assistant.load(Settings(corpus_dir=root / "corpus", index_dir=root / "index"), embedder=real_assistant.embedder)
+
+
+@pytest.mark.parametrize("follow_up", ["and what happened next?", "what happened then?"])
+def test_what_happened_next_reads_on_to_the_next_paragraph(story_assistant, follow_up):
+    """The first answer quotes all of the first paragraph: asked what happened next, the
+    conversation moves on to the second paragraph instead of quoting the first again."""
+    first = talk(story_assistant, "Why did Tomas Vell leave Orlen?")
+    assert "harvest had failed" in first.citations[0].sentence and "sack of flour" in first.text
+    answer = talk(story_assistant, "Why did Tomas Vell leave Orlen?", follow_up)
+    assert answer.answerable and "sold the bread of Orlen from a cart" in answer.citations[0].sentence, answer.text
+
+
+def test_a_follow_up_answered_only_by_what_was_quoted_quotes_it_again(story_assistant):
+    """Moving on is for a paragraph with nothing new: what he carried is in the sentence
+    already quoted, and nowhere else, so that sentence is quoted again."""
+    answer = talk(story_assistant, "Why did Tomas Vell leave Orlen?", "what did he carry with him?")
+    assert answer.answerable and "sack of flour" in answer.citations[0].sentence, answer.text

@@ -82,8 +82,8 @@ def evaluate_dialog_groups(groups: list[tuple[object, list[list[dict]]]]) -> Dia
         for n, turn in enumerate(turns):
             answer = assistant.ask(turn["q"], history=list(history))
             kind = turn.get("kind")
-            if kind == "followup" and _repeats(answer, previous) and not right(answer, turn):
-                repeats += 1
+            repeat = kind == "followup" and _repeats(answer, previous) and not right(answer, turn)
+            repeats += repeat
             if n and kind in tallies:
                 counts = tallies[kind]
                 alone = assistant.ask(turn["q"])
@@ -94,7 +94,7 @@ def evaluate_dialog_groups(groups: list[tuple[object, list[list[dict]]]]) -> Dia
                 counts[3] += right(concat, turn)
                 if not right(answer, turn):
                     misses.append({"dialog": [t["q"] for t in turns[: n + 1]], "kind": kind,
-                                   "answer": answer.text[:200], "query": answer.query})
+                                   "answer": answer.text[:200], "query": answer.query, "repeat": repeat})
             history += [{"role": "user", "content": turn["q"]}, {"role": "assistant", "content": answer.text}]
             previous = answer
     f, s = tallies["followup"], tallies["switch"]
@@ -109,7 +109,8 @@ def _repeats(answer, previous) -> bool:
 
 
 def format_dialog_report(report: DialogReport) -> str:
-    lines = [f"miss ({m['kind']}): {' → '.join(m['dialog'])}: {m['answer']!r}" for m in report.misses]
+    lines = [f"miss ({m['kind']}{', repeat' if m.get('repeat') else ''}): {' → '.join(m['dialog'])}: {m['answer']!r}"
+             for m in report.misses]
     lines += [
         f"dialogs: {report.dialogs} ({report.followups} follow-up turns, {report.switches} topic switches)",
         f"follow-ups hit@1 {report.followup_hit_at_1:.3f} with history, {report.followup_alone_hit_at_1:.3f} alone, "

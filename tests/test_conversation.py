@@ -137,13 +137,16 @@ def test_over_twelve_articles_history_beats_no_history_and_both_baselines(real_a
     report = evaluate_collection_dialogs(read_collection(EVAL_DIR / "external-blog"), tmp_path, load, setting)
     assert report.followups >= 130 and report.switches >= 30
     assert report.followup_hit_at_1 >= report.followup_alone_hit_at_1 + 0.15, report
-    # previous question + this one: ahead by 0.058 / 0.072 on 2026-12-06 (the goal: 0.05)
+    # previous question + this one: ahead by 0.058 / 0.072 on 2026-12-06, 0.080 / 0.087 on
+    # 2026-12-07 (follow-up hit@1 0.688 / 0.688; the goal: ahead by 0.05)
     assert report.followup_hit_at_1 >= report.followup_concat_hit_at_1 + 0.05, report
     assert report.switch_hit_at_1 >= report.switch_alone_hit_at_1, report
     # follow-ups that open with the previous answer's first source although the answer is
     # elsewhere: 12 / 12 of 138 on 2026-12-06, 10 / 11 since a follow-up whose paragraph
-    # has nothing new reads on to the next one (the goal is none; issue 25)
-    assert report.needless_repeats <= {"one article": 10, "whole blog": 11}[setting], report
+    # has nothing new reads on to the next one, 8 / 9 since a follow-up naming what its
+    # article never mentions is a new subject and "how many…?" leaves a paragraph with no
+    # number (the goal is none; issue 25)
+    assert report.needless_repeats <= {"one article": 8, "whole blog": 9}[setting], report
 
 
 STORY = """---
@@ -183,3 +186,52 @@ def test_a_follow_up_answered_only_by_what_was_quoted_quotes_it_again(story_assi
     already quoted, and nowhere else, so that sentence is quoted again."""
     answer = talk(story_assistant, "Why did Tomas Vell leave Orlen?", "what did he carry with him?")
     assert answer.answerable and "sack of flour" in answer.citations[0].sentence, answer.text
+
+
+GUILD = """---
+title: "The Bakers' Guild"
+url: "https://example.com/bakers-guild"
+---
+
+The bakers' guild of Orlen was an association of bakers who agreed on the price of bread and trained apprentices together.
+
+The guild met in a hall beside the mill, where its masters judged the loaves of every new baker before he could open a shop.
+
+The guild's founders were bakers from the river market. They wrote its rules in a single winter.
+
+By 1930 the guild had grown to four hundred members, most of them in the capital.
+"""
+
+HARBOUR = """---
+title: "The Harbour of Kestrel Bay"
+url: "https://example.com/kestrel-bay"
+---
+
+Kestrel Bay's harbour was dug by hand in the eighteenth century and still shelters the fishing fleet in winter storms.
+"""
+
+
+@pytest.fixture(scope="module")
+def guild_blog(real_assistant, tmp_path_factory):
+    """Three made-up articles in one corpus: the baker's story, his guild, a harbour."""
+    root = tmp_path_factory.mktemp("guild")
+    (root / "corpus").mkdir()
+    for name, text in {"baker.md": STORY, "guild.md": GUILD, "harbour.md": HARBOUR}.items():
+        (root / "corpus" / name).write_text(text, encoding="utf-8")
+    return Assistant.load(Settings(corpus_dir=root / "corpus", index_dir=root / "index"), embedder=real_assistant.embedder)
+
+
+def test_a_follow_up_asking_how_many_moves_to_the_paragraph_with_a_number(guild_blog):
+    """The paragraph under discussion holds no number, so it can't say how many: the
+    article's paragraph that does is quoted (before: the first paragraph again)."""
+    first = talk(guild_blog, "What was the bakers' guild of Orlen?")
+    assert "association of bakers" in first.citations[0].sentence
+    answer = talk(guild_blog, "What was the bakers' guild of Orlen?", "how many people belonged to it?")
+    assert answer.answerable and "four hundred members" in answer.citations[0].sentence, answer.text
+
+
+def test_a_follow_up_naming_what_its_article_never_mentions_is_a_new_subject(guild_blog):
+    """"what about Kestrel Bay?" opens like a follow-up, but the baker's story never names
+    Kestrel Bay: it is a new subject, answered from its own article (before: the story)."""
+    answer = talk(guild_blog, "Why did Tomas Vell leave Orlen?", "what about Kestrel Bay?")
+    assert answer.answerable and answer.citations[0].doc_title == "The Harbour of Kestrel Bay", answer.text

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from functools import cached_property
 
-from assistant.answer import calibrate, conversation, spelling
+from assistant.answer import calibrate, conversation, expected, spelling
 from assistant.answer import compose as composer
 from assistant.answer import document_questions as documents
 from assistant.answer.fragments import Linker, linker_for
@@ -20,7 +20,7 @@ from assistant.search import index as index_store
 from assistant.search.retrieve import Ranking, Retriever, blend
 from assistant.settings import Settings
 from assistant.text.cleaning import clean, readable
-from assistant.text.terms import names, zipf
+from assistant.text.terms import content_terms, names, stemmer, zipf
 
 TOPICS_SHOWN = 8
 OWN_WORDS_COVERED = 0.5  # a question with its own subject must be about the paragraph under discussion
@@ -44,6 +44,9 @@ OWN_WORDS_WEIGHT = 0.35
 # On the dialogs of tests/eval/external-blog 0.2-0.35 give the same answers (follow-up
 # hit@1 0.667 / 0.674 -> 0.674 / 0.681); 0.15 moves one turn fewer, 0.4 loses 0.007-0.014
 NEXT_MARGIN = 0.25
+# ... and wider when the question asks for a number or a time ("how many belong to it?")
+# and the paragraph under discussion holds none: it can't be the answer
+NUMBER_MARGIN = 0.5
 
 
 class Assistant:
@@ -124,22 +127,38 @@ class Assistant:
         if one answers nearly as well (compose.REPEAT_MARGIN). The paragraph stays: on the
         dialogs of tests/eval/external-blog, stepping to the next paragraph instead lost
         0.11 of follow-ups' hit@1 (0.638 -> 0.529, one article). Only when the paragraph
-        under discussion has nothing new that answers (its answer would again be all
-        quotes already given) does the conversation read on: the paragraph after it in
-        the article is cited instead if it ranks within NEXT_MARGIN and is answerable."""
+        under discussion can't give what is asked does the conversation read on: its
+        answer would again be all quotes already given, or the question asks for a number
+        or a time ("until when?", "how many belong to it?") and the paragraph holds none.
+        Then a paragraph of the same article that ranks within NEXT_MARGIN is cited instead
+        if it is answerable and new: the next one, or for a number the best one holding one."""
         said = [s for text in conversation.answers_given(history) for s in conversation.quoted_sentences(text)]
-        if not _opens_with(answer, said):
-            return answer
-        again = self._answer(question, query, ranking, vector, about, said)
         top = ranking.hits[0]
-        if not _opens_with(again, said, entirely=True) or top.rows != topic.rows:
+        wants_number = top.rows == topic.rows and expected.asks_for_number(question)
+        if not _opens_with(answer, said) and not wants_number:
+            return answer
+        again = self._answer(question, query, ranking, vector, about, said) if _opens_with(answer, said) else answer
+        if top.rows != topic.rows:
             return again
-        following = next((hit for hit in ranking.hits[1:] if hit.score >= top.score - NEXT_MARGIN
-                          and hit.rows[:1] == (top.rows[-1] + 1,) and hit.passage.doc_slug == top.passage.doc_slug), None)
+        number = wants_number and not expected.holds_number(self._paragraph(top).text)
+        if number:
+            margin = NUMBER_MARGIN
+
+            def fits(hit: Hit) -> bool:
+                return expected.holds_number(self._paragraph(hit).text)
+        elif _opens_with(again, said, entirely=True):
+            margin = NEXT_MARGIN
+
+            def fits(hit: Hit) -> bool:
+                return hit.rows[:1] == (top.rows[-1] + 1,)
+        else:
+            return again
+        following = next((hit for hit in ranking.hits[1:] if hit.score >= top.score - margin
+                          and hit.passage.doc_slug == top.passage.doc_slug and fits(hit)), None)
         if following is None:
             return again
         moved = self._answer(question, query, replace(ranking, hits=(following, *(h for h in ranking.hits if h is not following))),
-                             vector, about, said)
+                             vector, about, said, checked=number)
         return moved if moved.answerable and not _opens_with(moved, said, entirely=True) else again
 
     def _respelt(self, question: str) -> str:
@@ -191,7 +210,7 @@ class Assistant:
         discussion covers its words (so "how do I train my puppy?" is a new subject).
         Otherwise it is a topic switch."""
         in_context = self.retriever.prefer(in_context, topic.rows, topic.doc_slug)
-        if not in_context.hits:
+        if not in_context.hits or self._names_elsewhere(question, topic.doc_slug):
             return alone, ""
         top = self._paragraph(in_context.hits[0])
         needed = self.evidence_needed - (POINTING_ALLOWANCE if conversation.points_back(question) else 0.0)
@@ -203,6 +222,23 @@ class Assistant:
             return in_context, topic.label
         return alone, ""
 
+    def _names_elsewhere(self, question: str, doc_slug: str) -> bool:
+        """The question names something its conversation's article never mentions: a new
+        subject ("what about Richmond?" after Nanjing's weather), not a continuation."""
+        named = names(question)
+        if not named:
+            return False
+        terms = self._article_terms.get(doc_slug, frozenset())
+        return any(stem not in terms for stem in stemmer().stemWords(sorted(named)))
+
+    @cached_property
+    def _article_terms(self) -> dict[str, frozenset[str]]:
+        """Each article's stemmed words (title, headings, text): made on the first named follow-up."""
+        words: dict[str, set[str]] = {}
+        for p in self.index.passages:
+            words.setdefault(p.doc_slug, set()).update(content_terms(f"{p.doc_title} {' '.join(p.section)} {p.text}"))
+        return {slug: frozenset(found) for slug, found in words.items()}
+
     def rank(self, question: str) -> Ranking:
         """The full ranking for one question, with no answerability decision (for eval)."""
         query = self._respelt(clean(question, self.settings.max_question_chars))
@@ -210,14 +246,16 @@ class Assistant:
         return self._structure_first(ranking, kind) if (kind := documents.about_document(query)) and ranking.hits else ranking
 
     def _answer(self, question: str, query: str, ranking: Ranking, question_vector, about: str = "",
-                said: Sequence[str] = ()) -> Answer:
-        """Refuse, or compose from the ranking; sentences are picked by the reader's own words."""
+                said: Sequence[str] = (), checked: bool = False) -> Answer:
+        """Refuse, or compose from the ranking; sentences are picked by the reader's own words.
+        `checked`: the conversation already showed the article answers (no evidence bar)."""
         if composer.is_injection(question):
             return composer.refusal(question, self.topics, query, subject=self.subject)
         kind = documents.about_document(question)
         if kind and ranking.hits:
             ranking = self._structure_first(ranking, kind)
-        elif not self._answerable(question, ranking, about, allowance=POINTING_ALLOWANCE if about and conversation.points_back(question) else 0.0):
+        elif not checked and not self._answerable(question, ranking, about,
+                                                  allowance=POINTING_ALLOWANCE if about and conversation.points_back(question) else 0.0):
             cited = [self._paragraph(hit) for hit in ranking.hits[: self.settings.top_k]]
             return composer.refusal(question, self.topics, query, composer.not_covered(question, cited, self.retriever.vocabulary),
                                   self.subject)
@@ -283,10 +321,14 @@ def ensure_built(settings: Settings, embedder: Embedder, progress: bool = False)
     return report
 
 
+def _lead(answer: Answer) -> str:
+    return answer.citations[0].sentence if answer.answerable and answer.citations else ""
+
+
 def _opens_with(answer: Answer, said: Sequence[str], entirely: bool = False) -> bool:
     """The answer's lead quote overlaps one the conversation already gave (`entirely`:
     it is wholly inside one, so it shows nothing new)."""
-    lead = answer.citations[0].sentence if answer.answerable and answer.citations else ""
+    lead = _lead(answer)
     return bool(lead) and any(lead in s or (s in lead and not entirely) for s in said)
 
 

@@ -46,7 +46,7 @@ OWN_WORDS_WEIGHT = 0.35
 NEXT_MARGIN = 0.25
 # ... and wider when the question asks for a number or a time ("how many belong to it?")
 # and the paragraph under discussion holds none: it can't be the answer
-NUMBER_MARGIN = 0.5
+NUMBER_MARGIN = 0.35
 
 
 class Assistant:
@@ -127,39 +127,41 @@ class Assistant:
         if one answers nearly as well (compose.REPEAT_MARGIN). The paragraph stays: on the
         dialogs of tests/eval/external-blog, stepping to the next paragraph instead lost
         0.11 of follow-ups' hit@1 (0.638 -> 0.529, one article). Only when the paragraph
-        under discussion can't give what is asked does the conversation read on: its
-        answer would again be all quotes already given, or the question asks for a number
-        or a time ("until when?", "how many belong to it?") and the paragraph holds none.
-        Then a paragraph of the same article that ranks within NEXT_MARGIN is cited instead
-        if it is answerable and new: the next one, or for a number the best one holding one."""
+        under discussion can't give what is asked (_lack) does the conversation read on, to
+        a paragraph of the same article that ranks close and has what it lacks."""
         said = [s for text in conversation.answers_given(history) for s in conversation.quoted_sentences(text)]
         top = ranking.hits[0]
-        wants_number = top.rows == topic.rows and expected.asks_for_number(question)
-        if not _opens_with(answer, said) and not wants_number:
+        repeat = _opens_with(answer, said)
+        if not repeat and top.rows != topic.rows:
             return answer
-        again = self._answer(question, query, ranking, vector, about, said) if _opens_with(answer, said) else answer
-        if top.rows != topic.rows:
+        again = self._answer(question, query, ranking, vector, about, said) if repeat else answer
+        lack = self._lack(question, top, again, said) if top.rows == topic.rows else None
+        if lack is None:
             return again
-        number = wants_number and not expected.holds_number(self._paragraph(top).text)
-        if number:
-            margin = NUMBER_MARGIN
-
-            def fits(hit: Hit) -> bool:
-                return expected.holds_number(self._paragraph(hit).text)
-        elif _opens_with(again, said, entirely=True):
-            margin = NEXT_MARGIN
-
-            def fits(hit: Hit) -> bool:
-                return hit.rows[:1] == (top.rows[-1] + 1,)
-        else:
-            return again
+        margin, has, checked = lack
         following = next((hit for hit in ranking.hits[1:] if hit.score >= top.score - margin
-                          and hit.passage.doc_slug == top.passage.doc_slug and fits(hit)), None)
+                          and hit.passage.doc_slug == top.passage.doc_slug and has(hit)), None)
         if following is None:
             return again
         moved = self._answer(question, query, replace(ranking, hits=(following, *(h for h in ranking.hits if h is not following))),
-                             vector, about, said, checked=number)
+                             vector, about, said, checked=checked)
         return moved if moved.answerable and not _opens_with(moved, said, entirely=True) else again
+
+    def _lack(self, question: str, top: Hit, again: Answer, said: Sequence[str]):
+        """What the paragraph under discussion lacks for this follow-up, as (how close another
+        paragraph must rank, whether a hit has it, whether the conversation stands for the
+        evidence bar), or None: a number or a time asked for ("until when?", "how many
+        belong to it?") and none in it (the best paragraph with one then), or anything new
+        (its answer would be all quotes already given: the next paragraph then). A third
+        lack, the question's own less common words ("how did visitors get there back
+        then?"), fixed two repeats but read "do they go away when I relax?" as not about
+        Dynamic Wrinkles ("…disappear when the muscles are at rest"): a paraphrase."""
+        paragraph = self._paragraph(top)
+        if expected.asks_for_number(question) and not expected.holds_number(paragraph.text):
+            return NUMBER_MARGIN, lambda hit: expected.holds_number(self._paragraph(hit).text), True
+        if _opens_with(again, said, entirely=True):
+            return NEXT_MARGIN, lambda hit: hit.rows[:1] == (top.rows[-1] + 1,), False
+        return None
 
     def _respelt(self, question: str) -> str:
         """The question with its misspelt words spelt as the corpus spells them (answer/spelling.py)."""

@@ -79,6 +79,16 @@ def quoted_sentences(answer_text: str) -> list[str]:
     return [part.strip() for part in _MARKER.split(text) if part.strip()]
 
 
+_NEW_ASPECT = re.compile(r"^\W*(what about|how about)\b", re.I)
+
+
+def new_aspect(question: str) -> bool:
+    """"what about its train stations?": the same subject, another side of it, so the
+    paragraph under discussion is not the likelier answer (its article still is)."""
+    match = _NEW_ASPECT.match(question)
+    return bool(match) and bool(content_words(question[match.end():]))
+
+
 def points_back(question: str) -> bool:
     """Does the question refer to something said before ("are they risky?", "what else?")?
     A possessive after a name the question gives refers to that name: "How did Pakistan

@@ -211,7 +211,7 @@ class Assistant:
         subject of its own is one only when refused alone and the paragraph under
         discussion covers its words (so "how do I train my puppy?" is a new subject).
         Otherwise it is a topic switch."""
-        in_context = self.retriever.prefer(in_context, topic.rows, topic.doc_slug)
+        in_context = self.retriever.prefer(in_context, () if conversation.new_aspect(question) else topic.rows, topic.doc_slug)
         if not in_context.hits or self._names_elsewhere(question, topic.doc_slug):
             return alone, ""
         top = self._paragraph(in_context.hits[0])

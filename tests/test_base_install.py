@@ -68,12 +68,8 @@ def test_build_without_the_build_extra_says_what_to_install_in_one_line(root):
 @pytest.mark.slow
 def test_an_index_built_before_it_carried_its_tokenizer_serves_with_the_model_package_only(root):
     assert cli("build", root=root, build_extra=True).returncode == 0
+    _as_built_before_indexes_carried_their_tokenizer(root)  # as the previous version wrote it
     manifest_path = root / "index" / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    for kind in ("tokenizer", "encoder_settings"):  # as the previous version wrote it
-        (root / "index" / manifest["files"].pop(kind)).unlink()
-        del manifest["file_sizes"][kind], manifest["file_sha256"][kind]
-    manifest_path.write_text(json.dumps(manifest))
 
     served = cli("ask", "--no-build", CROWS_FEET, root=root, build_extra=True)  # the model folder stands in
     assert served.returncode == 0 and "crow's feet" in served.stdout, served.stderr
@@ -87,6 +83,34 @@ def test_an_index_built_before_it_carried_its_tokenizer_serves_with_the_model_pa
     assert {"tokenizer", "encoder_settings"} <= json.loads(manifest_path.read_text())["files"].keys()
     again = cli("ask", "--no-build", CROWS_FEET, root=root, build_extra=False)
     assert again.returncode == 0 and "crow's feet" in again.stdout, again.stderr
+
+
+def _as_built_before_indexes_carried_their_tokenizer(root: Path) -> None:
+    manifest_path = root / "index" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    for kind in ("tokenizer", "encoder_settings"):
+        (root / "index" / manifest["files"].pop(kind)).unlink()
+        del manifest["file_sizes"][kind], manifest["file_sha256"][kind]
+    manifest_path.write_text(json.dumps(manifest))
+
+
+@pytest.mark.slow
+def test_a_server_whose_model_cannot_load_is_unhealthy_not_ok(root):
+    """Every question would be refused as unavailable: /healthz says why, with a 503 that
+    a load balancer or uptime monitor sees (before: 200 "ok")."""
+    import httpx
+    from servers import app_server
+
+    assert cli("build", root=root, build_extra=True).returncode == 0
+    _as_built_before_indexes_carried_their_tokenizer(root)
+    with app_server(root, PYTHONPATH=os.pathsep.join([str(WITHOUT_BUILD_EXTRA), str(PROJECT_DIR)])) as base:
+        health = httpx.get(f"{base}/healthz", timeout=30)
+        assert health.status_code == 503
+        assert health.json()["status"].startswith("model not loaded: the index in ")
+        assert "built before indexes carried their tokenizer" in health.json()["status"]
+        assert health.json()["passages"] > 0  # the rest of the report stays
+        asked = httpx.post(f"{base}/api/ask", json={"question": CROWS_FEET}, timeout=30)
+        assert (asked.status_code, asked.json()["code"]) == (503, "unavailable")
 
 
 @pytest.mark.slow

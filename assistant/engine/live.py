@@ -36,6 +36,7 @@ class LiveAssistant:
         self._swap_lock = threading.Lock()
         self._stop = threading.Event()
         self.last_error: str | None = None
+        self.model_problem: str | None = None  # why the model can't encode (load_model), if it can't
         self._named: tuple = (None, ())  # the manifest's (mtime, size, inode), the files it names
 
     def load_model(self) -> None:
@@ -47,8 +48,23 @@ class LiveAssistant:
             self.embedder.encode(["warm up"])
             self._current.ask("What is this article about?")
             log.info("model loaded in %.1f s", time.perf_counter() - started)
-        except AssistantError as exc:  # the first question will report it
+        except AssistantError as exc:  # every question reports it; /healthz too (model_status)
+            self.model_problem = str(exc)
             log.warning("model not loaded at start-up: %s", exc)
+
+    def model_status(self) -> str | None:
+        """None when the model encodes, else why not. While it can't, each call tries to
+        load it again (a fixed install or index is picked up): a failed load is quick."""
+        if self.model_problem is None:
+            return None
+        try:
+            self.embedder.encode(["warm up"])
+        except AssistantError as exc:
+            self.model_problem = str(exc)
+            return self.model_problem
+        self.model_problem = None
+        log.info("model loaded")
+        return None
 
     @property
     def current(self) -> Assistant:

@@ -1,8 +1,11 @@
 """GET /healthz: what is served (index version, articles, passages), whether the pages are
-up, and anything degraded (the question log, shared rate limits, a bad newer index)."""
+up, and anything degraded (the question log, shared rate limits, a bad newer index). A
+model that can't encode makes it 503: no question can be answered, so a load balancer or
+an uptime monitor must see the server as down, not "ok"."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
 from assistant.http.error_bodies import documented
 
@@ -11,7 +14,8 @@ def router(live, questions, counters) -> APIRouter:
     """The health route over `live`, `questions` (the question log) and the rate-limit `counters`."""
     routes = APIRouter()
 
-    @routes.get("/healthz", responses=documented(500))
+    @routes.get("/healthz", responses=documented(500) | {503: {"description": "The model can't be loaded, so no question "
+                                                                     "can be answered; the body is this report"}})
     def healthz(request: Request):
         assistant = live.current
         manifest = assistant.index.manifest
@@ -22,6 +26,8 @@ def router(live, questions, counters) -> APIRouter:
                   "pages": late.state if late else "ready"} | questions.health()
         if live.last_error:
             health["index_problem"] = live.last_error  # serving the last good index meanwhile
+        if problem := live.model_status():
+            return JSONResponse({**health, "status": f"model not loaded: {problem}"}, status_code=503)
         return health
 
     return routes

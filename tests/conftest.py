@@ -95,6 +95,20 @@ def wheel(tmp_path_factory) -> Path:
     return built
 
 
+def loader(embedder):
+    """`load(corpus, index)` for assistant/eval/collection.py: an Assistant over that corpus
+    and index with `embedder` (a test's real model, loaded once)."""
+    from dataclasses import replace
+
+    from assistant.engine.assistant import Assistant
+    from assistant.settings import Settings
+
+    def load(corpus, index):
+        return Assistant.load(replace(Settings(), corpus_dir=corpus, index_dir=index), embedder=embedder)
+
+    return load
+
+
 @pytest.fixture(scope="session")
 def real_assistant(tmp_path_factory):
     """An Assistant over a copy of the project corpus, indexed with the real model."""

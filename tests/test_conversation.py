@@ -3,10 +3,8 @@ discussion, topic switches on their own, off-topic follow-ups are refused. Real 
 the figures come from tests/eval/conversations.jsonl and the external slice's dialogs."""
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
-from conftest import EVAL_DIR
+from conftest import EVAL_DIR, loader
 
 from assistant.answer.render import as_json, as_markdown
 from assistant.engine.assistant import Assistant
@@ -118,10 +116,7 @@ def test_on_the_article_history_beats_no_history_and_switches_lose_nothing(real_
 
 
 def test_in_a_whole_blog_follow_ups_stay_in_the_article_under_discussion(real_assistant, tmp_path):
-    def load(corpus, index):
-        return Assistant.load(replace(Settings(), corpus_dir=corpus, index_dir=index), embedder=real_assistant.embedder)
-
-    report = evaluate_collection_dialogs(read_collection(EVAL_DIR / "external-slice"), tmp_path, load)
+    report = evaluate_collection_dialogs(read_collection(EVAL_DIR / "external-slice"), tmp_path, loader(real_assistant.embedder))
     assert report.followups >= 10
     assert report.followup_hit_at_1 >= report.followup_alone_hit_at_1, report
     assert report.followup_hit_at_1 > report.followup_concat_hit_at_1, report
@@ -131,10 +126,8 @@ def test_in_a_whole_blog_follow_ups_stay_in_the_article_under_discussion(real_as
 @pytest.mark.slow
 @pytest.mark.parametrize("setting", ["one article", "whole blog"])
 def test_over_twelve_articles_history_beats_no_history_and_both_baselines(real_assistant, tmp_path, setting):
-    def load(corpus, index):
-        return Assistant.load(replace(Settings(), corpus_dir=corpus, index_dir=index), embedder=real_assistant.embedder)
-
-    report = evaluate_collection_dialogs(read_collection(EVAL_DIR / "external-blog"), tmp_path, load, setting)
+    report = evaluate_collection_dialogs(read_collection(EVAL_DIR / "external-blog"), tmp_path, loader(real_assistant.embedder),
+                                         setting)
     assert report.followups >= 130 and report.switches >= 30
     assert report.followup_hit_at_1 >= report.followup_alone_hit_at_1 + 0.15, report
     # previous question + this one: ahead by 0.058 / 0.072 on 2026-12-06, 0.080 / 0.094 on

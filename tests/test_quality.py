@@ -5,10 +5,9 @@ data (tests/eval/external-slice, a slice of SQuAD, CC BY-SA)."""
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 import pytest
-from conftest import EVAL_DIR, FakeEmbedder
+from conftest import EVAL_DIR, FakeEmbedder, loader
 
 from assistant.answer.render import as_json
 from assistant.engine.assistant import Assistant
@@ -26,13 +25,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def slice_reports(real_assistant, tmp_path_factory):
-    embedder = real_assistant.embedder
-
-    def load(corpus, index):
-        return Assistant.load(replace(Settings(), corpus_dir=corpus, index_dir=index), embedder=embedder)
-
     collection = read_collection(EVAL_DIR / "external-slice")
-    return {r.setting: r for r in evaluate_collection(collection, tmp_path_factory.mktemp("slice"), load)}
+    return {r.setting: r for r in evaluate_collection(collection, tmp_path_factory.mktemp("slice"), loader(real_assistant.embedder))}
 
 
 @pytest.mark.parametrize("setting", ["one article", "whole blog"])

@@ -4,18 +4,14 @@ the articles, with near-domain off-topic questions from the SQLite FAQ. Real mod
 floors sit just under the figures measured when the collection was added (its README)."""
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
-from conftest import EVAL_DIR
+from conftest import EVAL_DIR, loader
 
-from assistant.engine.assistant import Assistant
 from assistant.eval.collection import (
     evaluate_collection,
     format_reports,
     read_collection,
 )
-from assistant.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -33,14 +29,9 @@ NOT_COVERED_AT_MOST = {"one article": 0.10, "whole blog": 0.07}
 
 @pytest.fixture(scope="module")
 def faq_reports(real_assistant, tmp_path_factory):
-    embedder = real_assistant.embedder
-
-    def load(corpus, index):
-        return Assistant.load(replace(Settings(), corpus_dir=corpus, index_dir=index), embedder=embedder)
-
     collection = read_collection(EVAL_DIR / "python-faq")
     assert len(collection.articles) == 8
-    return {r.setting: r for r in evaluate_collection(collection, tmp_path_factory.mktemp("faq"), load)}
+    return {r.setting: r for r in evaluate_collection(collection, tmp_path_factory.mktemp("faq"), loader(real_assistant.embedder))}
 
 
 @pytest.mark.parametrize("setting", ["one article", "whole blog"])

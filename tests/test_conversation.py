@@ -130,17 +130,17 @@ def test_over_twelve_articles_history_beats_no_history_and_both_baselines(real_a
                                          setting)
     assert report.followups >= 130 and report.switches >= 30
     assert report.followup_hit_at_1 >= report.followup_alone_hit_at_1 + 0.15, report
-    # previous question + this one: ahead by 0.058 / 0.072 on 2026-12-06, 0.080 / 0.094 on
-    # 2026-12-07 (follow-up hit@1 0.688 / 0.696; the goal: ahead by 0.05)
+    # previous question + this one: ahead by 0.058 / 0.072 on 2026-12-06, 0.080 / 0.101 on
+    # 2026-12-07 (follow-up hit@1 0.688 / 0.703; the goal: ahead by 0.05)
     assert report.followup_hit_at_1 >= report.followup_concat_hit_at_1 + 0.05, report
     assert report.switch_hit_at_1 >= report.switch_alone_hit_at_1, report
     # follow-ups that open with the previous answer's first source although the answer is
     # elsewhere: 12 / 12 of 138 on 2026-12-06, 10 / 11 since a follow-up whose paragraph
     # has nothing new reads on to the next one, 8 / 9 since a follow-up naming what its
     # article never mentions is a new subject and "how many…?" leaves a paragraph with no
-    # number, whole blog 8 since "what about X?" drops the paragraph's prior (the goal is
-    # none; issue 25)
-    assert report.needless_repeats <= {"one article": 8, "whole blog": 8}[setting], report
+    # number, whole blog 8 since "what about X?" drops the paragraph's prior, 7 since "…in
+    # the end?" reads on to a later paragraph (the goal is none; issue 25)
+    assert report.needless_repeats <= {"one article": 8, "whole blog": 7}[setting], report
 
 
 STORY = """---
@@ -242,3 +242,16 @@ def test_what_about_x_asks_for_another_side_of_the_same_subject(question, other_
     from assistant.answer.conversation import new_aspect
 
     assert new_aspect(question) is other_side
+
+
+@pytest.mark.parametrize("question, after", [
+    ("was he found guilty in the end?", True),
+    ("what did it lead to?", True),
+    ("and what happened next?", True),
+    ("what did he build there?", False),
+    ("how did Fox take it?", False),
+])
+def test_a_follow_up_asking_what_came_after_is_told_later_in_the_text(question, after):
+    from assistant.answer.expected import asks_what_followed
+
+    assert asks_what_followed(question) is after

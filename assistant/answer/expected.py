@@ -20,3 +20,13 @@ def asks_for_number(question: str) -> bool:
 
 def holds_number(text: str) -> bool:
     return bool(_NUMBER.search(text))
+
+
+_FOLLOWED = re.compile(r"\b(next|afterwards?|later|in the end|eventually|finally|lead to|led to|result(ed)?|outcome|"
+                       r"happened (then|after|next))\b", re.I)
+
+
+def asks_what_followed(question: str) -> bool:
+    """"was he found guilty in the end?", "what did it lead to?": what came after, which a
+    text tells later on."""
+    return bool(_FOLLOWED.search(question))

@@ -151,8 +151,9 @@ class Assistant:
         """What the paragraph under discussion lacks for this follow-up, as (how close another
         paragraph must rank, whether a hit has it, whether the conversation stands for the
         evidence bar), or None: a number or a time asked for ("until when?", "how many
-        belong to it?") and none in it (the best paragraph with one then), or anything new
-        (its answer would be all quotes already given: the next paragraph then). A third
+        belong to it?") and none in it (the best paragraph with one then), anything new
+        (its answer would be all quotes already given: the next paragraph then), or what
+        came after ("…in the end?", "what did it lead to?": a later paragraph). A fourth
         lack, the question's own less common words ("how did visitors get there back
         then?"), fixed two repeats but read "do they go away when I relax?" as not about
         Dynamic Wrinkles ("…disappear when the muscles are at rest"): a paraphrase."""
@@ -161,6 +162,8 @@ class Assistant:
             return NUMBER_MARGIN, lambda hit: expected.holds_number(self._paragraph(hit).text), True
         if _opens_with(again, said, entirely=True):
             return NEXT_MARGIN, lambda hit: hit.rows[:1] == (top.rows[-1] + 1,), False
+        if expected.asks_what_followed(question):
+            return NEXT_MARGIN, lambda hit: hit.rows[0] > top.rows[-1], False
         return None
 
     def _respelt(self, question: str) -> str:

@@ -3,7 +3,7 @@ shapes clients send, the text of the last answer (whose quotes name the paragrap
 discussion), and whether a new question leans on what came before.
 
 It reads the history and the question only; it never looks at the index. The engine
-decides from evidence whether a turn is a follow-up (Assistant._resolve in engine/assistant.py).
+decides from evidence whether a turn is a follow-up (FollowUps._resolve in engine/followups.py).
 """
 from __future__ import annotations
 

@@ -136,16 +136,21 @@ class FollowUps:
         named = names(question)
         if not named:
             return False
-        terms = self._article_terms.get(doc_slug, frozenset())
+        terms = self._article_terms(doc_slug)
         return any(stem not in terms for stem in stemmer().stemWords(sorted(named)))
 
+    def _article_terms(self, doc_slug: str) -> frozenset[str]:
+        """One article's stemmed words (title, headings, text), made the first time a
+        follow-up about it names something: one article stemmed, not the whole blog."""
+        known = self._terms_by_article
+        if doc_slug not in known:
+            known[doc_slug] = frozenset(term for p in self.index.passages if p.doc_slug == doc_slug
+                                        for term in content_terms(f"{p.doc_title} {' '.join(p.section)} {p.text}"))
+        return known[doc_slug]
+
     @cached_property
-    def _article_terms(self) -> dict[str, frozenset[str]]:
-        """Each article's stemmed words (title, headings, text): made on the first named follow-up."""
-        words: dict[str, set[str]] = {}
-        for p in self.index.passages:
-            words.setdefault(p.doc_slug, set()).update(content_terms(f"{p.doc_title} {' '.join(p.section)} {p.text}"))
-        return {slug: frozenset(found) for slug, found in words.items()}
+    def _terms_by_article(self) -> dict[str, frozenset[str]]:
+        return {}
 
 
 def _lead(answer: Answer) -> str:

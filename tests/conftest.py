@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import stories
 from fakes import HashedEmbedder
 from servers import MISSING, missing
 
@@ -167,3 +168,16 @@ def outage(postgres):
     yield postgres
     if not postgres.running():
         postgres.start()
+
+
+@pytest.fixture(scope="module")
+def story_assistant(real_assistant, tmp_path_factory):
+    """A made-up three-paragraph story (tests/stories.py), read in order."""
+    return stories.made_up(tmp_path_factory.mktemp("story"), real_assistant.embedder, {"baker.md": stories.STORY})
+
+
+@pytest.fixture(scope="module")
+def guild_blog(real_assistant, tmp_path_factory):
+    """Three made-up articles in one corpus: the baker's story, his guild, a harbour."""
+    return stories.made_up(tmp_path_factory.mktemp("guild"), real_assistant.embedder,
+                           {"baker.md": stories.STORY, "guild.md": stories.GUILD, "harbour.md": stories.HARBOUR})

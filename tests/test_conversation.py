@@ -5,23 +5,13 @@ from __future__ import annotations
 
 import pytest
 from conftest import EVAL_DIR, loader
+from stories import talk
 
 from assistant.answer.render import as_json, as_markdown
-from assistant.engine.assistant import Assistant
 from assistant.eval.collection import evaluate_collection_dialogs, read_collection
 from assistant.eval.dialogs import evaluate_dialogs, read_dialogs
-from assistant.settings import Settings
 
 pytestmark = pytest.mark.slow
-
-
-def talk(assistant, *questions):
-    """Ask in turn, sending the history as the widget does; the last answer."""
-    history, answer = [], None
-    for question in questions:
-        answer = assistant.ask(question, history=list(history))
-        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
-    return answer
 
 
 def test_where_do_they_show_up_after_static_wrinkles_cites_the_nasolabial_folds(real_assistant):
@@ -143,28 +133,6 @@ def test_over_twelve_articles_history_beats_no_history_and_both_baselines(real_a
     assert report.needless_repeats <= {"one article": 8, "whole blog": 7}[setting], report
 
 
-STORY = """---
-title: "The Baker of Orlen"
-url: "https://example.com/baker-of-orlen"
----
-
-In the spring of 1911 the baker Tomas Vell left his village of Orlen because the harvest had failed. He walked to the capital with a sack of flour and a letter from his mother.
-
-In the capital no bakery would hire Vell, so he sold the bread of Orlen from a cart by the river market. Within a year the cart had become a shop with three ovens and two apprentices.
-
-Years later he went home and paid for the village's first school with the money he had saved.
-"""
-
-
-@pytest.fixture(scope="module")
-def story_assistant(real_assistant, tmp_path_factory):
-    """A made-up three-paragraph story, read in order."""
-    root = tmp_path_factory.mktemp("story")
-    (root / "corpus").mkdir()
-    (root / "corpus" / "baker.md").write_text(STORY, encoding="utf-8")
-    return Assistant.load(Settings(corpus_dir=root / "corpus", index_dir=root / "index"), embedder=real_assistant.embedder)
-
-
 @pytest.mark.parametrize("follow_up", ["and what happened next?", "what happened then?"])
 def test_what_happened_next_reads_on_to_the_next_paragraph(story_assistant, follow_up):
     """The first answer quotes all of the first paragraph: asked what happened next, the
@@ -180,39 +148,6 @@ def test_a_follow_up_answered_only_by_what_was_quoted_quotes_it_again(story_assi
     already quoted, and nowhere else, so that sentence is quoted again."""
     answer = talk(story_assistant, "Why did Tomas Vell leave Orlen?", "what did he carry with him?")
     assert answer.answerable and "sack of flour" in answer.citations[0].sentence, answer.text
-
-
-GUILD = """---
-title: "The Bakers' Guild"
-url: "https://example.com/bakers-guild"
----
-
-The bakers' guild of Orlen was an association of bakers who agreed on the price of bread and trained apprentices together.
-
-The guild met in a hall beside the mill, where its masters judged the loaves of every new baker before he could open a shop.
-
-The guild's founders were bakers from the river market. They wrote its rules in a single winter.
-
-By 1930 the guild had grown to four hundred members, most of them in the capital.
-"""
-
-HARBOUR = """---
-title: "The Harbour of Kestrel Bay"
-url: "https://example.com/kestrel-bay"
----
-
-Kestrel Bay's harbour was dug by hand in the eighteenth century and still shelters the fishing fleet in winter storms.
-"""
-
-
-@pytest.fixture(scope="module")
-def guild_blog(real_assistant, tmp_path_factory):
-    """Three made-up articles in one corpus: the baker's story, his guild, a harbour."""
-    root = tmp_path_factory.mktemp("guild")
-    (root / "corpus").mkdir()
-    for name, text in {"baker.md": STORY, "guild.md": GUILD, "harbour.md": HARBOUR}.items():
-        (root / "corpus" / name).write_text(text, encoding="utf-8")
-    return Assistant.load(Settings(corpus_dir=root / "corpus", index_dir=root / "index"), embedder=real_assistant.embedder)
 
 
 def test_a_follow_up_asking_how_many_moves_to_the_paragraph_with_a_number(guild_blog):

@@ -5,6 +5,7 @@ bundled article (real model) and on made-up words; each failed before these mech
 from __future__ import annotations
 
 import pytest
+from stories import answers_to
 
 from assistant.answer.document_questions import (
     CLOSING,
@@ -52,14 +53,6 @@ def test_a_question_about_the_document_names_the_part_that_answers_it(question, 
     assert about_document(question) == part
 
 
-def talk(assistant, *questions):
-    history, answers = [], []
-    for question in questions:
-        answers.append(assistant.ask(question, history=list(history)))
-        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answers[-1].text}]
-    return answers
-
-
 @pytest.mark.slow
 def test_a_capitalised_misspelling_of_an_article_term_is_answered(real_assistant):
     answer = real_assistant.ask("What does Colagen do?")
@@ -82,7 +75,7 @@ def test_questions_about_the_article_itself_are_answered_from_its_structure(real
 
 @pytest.mark.slow
 def test_a_follow_up_does_not_open_with_the_quote_it_already_gave(real_assistant):
-    first, then = talk(real_assistant, "Why do wrinkles form?", "what can I do about it?")
+    first, then = answers_to(real_assistant, "Why do wrinkles form?", "what can I do about it?")
     assert then.answerable
     assert then.citations[0].sentence not in first.text
 
@@ -93,7 +86,7 @@ def test_a_follow_up_does_not_open_with_the_quote_it_already_gave(real_assistant
     (("Does drinking more water reduce wrinkles?",), ("drinking", "water")),
 ])
 def test_a_yes_no_question_about_what_the_article_never_mentions_says_so(real_assistant, questions, unmentioned):
-    answer = talk(real_assistant, *questions)[-1]
+    answer = answers_to(real_assistant, *questions)[-1]
     assert answer.not_covered == unmentioned
     assert answer.text.startswith(f"The article doesn't mention {' or '.join(unmentioned)}. The closest it comes: ")
 

@@ -45,7 +45,8 @@ _INJECTION = re.compile(
 _YES_NO = re.compile(r"^\W*(does|do|did|is|are|was|were|can|could|will|would|should|has|have|had)\b", re.I)
 _ANY_YES_NO = frozenset("""help helps helped work works worked make makes made get gets got good bad better best worse
     really actually possible true right wrong use used using need needs way ways thing things much many lot mean means
-    cause causes caused affect affects effect effects important matter matters happen happens also still ever""".split())
+    cause causes caused affect affects effect effects important matter matters happen happens also still ever
+    else anything something everything other another more know tell""".split())
 # a sentence that can't stand alone: what it refers to is in the sentence before
 _DANGLING = re.compile(r"^(these|this|they|it|those|such|that|there|here|its|their|common examples|examples|"
                        r"for (example|instance)|however|but|also|in addition|as a result|similarly|likewise|then)\b", re.I)
@@ -227,6 +228,35 @@ def compose(question: str, query: str, paragraphs: Sequence[Paragraph], query_ve
     quoted = {0}
     if len(leads) > 1 and not missing and leads[1][2] >= leads[0][2] - SECOND_SENTENCE_MARGIN:
         quoted.add(1)
+    return _cited(question, query, paragraphs, leads, quoted, missing, subject)
+
+
+def read_on(question: str, paragraph: Paragraph, said: Sequence[str], subject: str = "article") -> Answer | None:
+    """"Tell me more", "what else?": the paragraph's first sentences after the last one
+    the conversation quoted (a lead of SHORT_LEAD, within LEAD_CHARS), or None when
+    nothing after it is left."""
+    spans = _sentences(paragraph)
+    text = paragraph.text
+    quoted = [n for n, (_, a, b) in enumerate(spans) if any(text[a:b].strip() in s for s in said)]
+    first = quoted[-1] + 1 if quoted else 0
+    if first >= len(spans):
+        return None
+    last = first
+    while (last + 1 < len(spans) and spans[last][2] - spans[first][1] < SHORT_LEAD
+           and spans[last + 1][2] - spans[first][1] <= LEAD_CHARS):
+        last += 1
+    return _cited(question, question, [paragraph], [(spans[first][1], spans[last][2], 0.0)], {0}, (), subject)
+
+
+def nothing_more(question: str, title: str, subject: str = "article") -> Answer:
+    """A request to read on when the conversation has reached the article's end."""
+    text = f"That was the end of “{title}”: the {subject} says nothing more after it."
+    return Answer(question=question, answerable=False, text=text, citations=(), query=question)
+
+
+def _cited(question: str, query: str, paragraphs: Sequence[Paragraph], leads, quoted: set[int],
+           missing: tuple[str, ...], subject: str) -> Answer:
+    """The Answer quoting each paragraph's lead span (a, b) whose position is in `quoted`."""
     citations = []
     for n, (paragraph, (a, b, _)) in enumerate(zip(paragraphs, leads), start=1):
         piece = paragraph.pieces[0]

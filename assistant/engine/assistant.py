@@ -89,6 +89,12 @@ class Assistant(FollowUps):
         vectors = dict(zip(texts, self._encode_queries(texts)))
         answers = []
         for original, question, topic, query, history in zip(questions, cleaned, topics, in_context, histories):
+            more = conversation.asks_for_more(question) if topic else ""
+            if more:
+                answer = self._read_on(question, topic, history) if more == conversation.READ_ON else \
+                    self._more_of(question, topic, history, lambda text: self._encode_queries([text])[0])
+                answers.append(self.linker.relink(replace(answer, question=readable(original))))
+                continue
             alone = self.retriever.rank(question, vectors[question])
             ranking, about = alone, ""
             if topic:

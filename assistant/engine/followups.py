@@ -20,6 +20,7 @@ from assistant.text.terms import content_terms, names, stemmer
 
 OWN_WORDS_COVERED = 0.5  # a question with its own subject must be about the paragraph under discussion
 POINTING_ALLOWANCE = 0.05  # "do they go away…?" refers back: the conversation itself is evidence
+QUOTED_PARAGRAPHS = 12  # "what else?" looks past the paragraphs of the conversation's last quotes
 QUOTES_READ = 3  # of the last answer's quotes, looked up to find its paragraph (a client may send anything)
 # a follow-up: the ranking in context leads, the question searched alone supports. 0.35
 # since 2026-12-06 (was 0.2): on the twelve-article dialogs follow-up hit@1 0.659 / 0.681
@@ -65,6 +66,42 @@ class FollowUps:
                              vector, about, said, checked=checked)
         return moved if moved.answerable and not _opens_with(moved, said, entirely=True) else again
 
+    def _read_on(self, question: str, topic: conversation.Topic, history) -> Answer:
+        """"Tell me more", "what else?", "and then?": the article read on from the last
+        quote, whatever the ranking says (the question has no words to rank by): the
+        rest of the paragraph under discussion, else the next paragraph not quoted yet."""
+        said = [s for text in conversation.answers_given(history) for s in conversation.quoted_sentences(text)]
+        passages = self.index.passages
+        rows = topic.rows
+        while True:
+            first = passages[rows[0]]
+            paragraph = self._paragraph(Hit(first, 0.0, 0.0, 0.0, rows[0], rows))
+            answer = composer.read_on(question, paragraph, said, self.subject)
+            if answer is not None:
+                return replace(answer, about=topic.label if _heading(first) == topic.label else "")
+            following = rows[-1] + 1
+            if following >= len(passages) or passages[following].doc_slug != topic.doc_slug:
+                return composer.nothing_more(question, first.doc_title, self.subject)
+            rows = self.retriever.paragraph_rows(following)
+
+    def _more_of(self, question: str, topic: conversation.Topic, history, vectors) -> Answer:
+        """"What else?", "did she do anything else?": the reader's last question of its own
+        answered again from its article's best paragraph the conversation hasn't quoted,
+        when one clears the bar; else the article read on (_read_on). `vectors(text)`
+        encodes a question."""
+        asked = conversation.last_own_question(history)
+        said = [s for text in conversation.answers_given(history) for s in conversation.quoted_sentences(text)]
+        if asked:
+            vector = vectors(asked)
+            ranking = self.retriever.rank(asked, vector)
+            quoted = {self.retriever.quoted_paragraph([s]) for s in said[-QUOTED_PARAGRAPHS:]}
+            others = tuple(h for h in ranking.hits if h.passage.doc_slug == topic.doc_slug and h.rows not in quoted)
+            if others and self._answerable(asked, replace(ranking, hits=others)):
+                answer = self._answer(asked, asked, replace(ranking, hits=others), vector, "", said)
+                if answer.answerable:
+                    return replace(answer, question=question)
+        return self._read_on(question, topic, history)
+
     def _lack(self, question: str, top: Hit, again: Answer, said: Sequence[str]):
         """What the paragraph under discussion lacks for this follow-up, as (how close another
         paragraph must rank, whether a hit has it, whether the conversation stands for the
@@ -107,7 +144,9 @@ class FollowUps:
         if not rows:
             return None
         first = self.index.passages[rows[0]]
-        return conversation.Topic(_heading(first), question, rows, first.doc_slug)
+        # "what else?" says nothing of the subject: a follow-up borrows the last question that did
+        terms = question if not conversation.asks_for_more(question) else conversation.last_own_question(history)
+        return conversation.Topic(_heading(first), terms, rows, first.doc_slug)
 
     def _resolve(self, question: str, alone: Ranking, topic: conversation.Topic, in_context: Ranking) -> tuple[Ranking, str]:
         """The ranking to answer from, and the topic's label when the question was read as

@@ -274,10 +274,14 @@ class Retriever:
             passage = self.index.passages[row]
             found = passage.sentence_texts()[best - self.index.sentence_rows[row]]
             if found in sentence or sentence in found:
-                _, first, counts = self._paragraphs
-                paragraph = self._paragraphs[0][row]
-                return tuple(range(int(first[paragraph]), int(first[paragraph] + counts[paragraph])))
+                return self.paragraph_rows(row)
         return ()
+
+    def paragraph_rows(self, row: int) -> tuple[int, ...]:
+        """The rows of the paragraph that passage `row` is a piece of."""
+        of_row, first, counts = self._paragraphs
+        paragraph = of_row[row]
+        return tuple(range(int(first[paragraph]), int(first[paragraph] + counts[paragraph])))
 
     def prefer(self, ranking: Ranking, rows: tuple[int, ...], doc_slug: str) -> Ranking:
         """The conversation as a prior, not a filter: the paragraph under discussion and

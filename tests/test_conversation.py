@@ -150,6 +150,14 @@ def test_a_follow_up_answered_only_by_what_was_quoted_quotes_it_again(story_assi
     assert answer.answerable and "sack of flour" in answer.citations[0].sentence, answer.text
 
 
+@pytest.mark.parametrize("bare", ["why?", "for what reason?"])
+def test_a_bare_question_about_what_was_just_quoted_quotes_it_again(story_assistant, bare):
+    """"Who left the village?" quotes the whole first paragraph; "why?" asks about that
+    statement (the harvest had failed), not for the next paragraph."""
+    answer = talk(story_assistant, "Who left the village?", bare)
+    assert answer.answerable and "harvest had failed" in answer.citations[0].sentence, answer.text
+
+
 def test_a_follow_up_asking_how_many_moves_to_the_paragraph_with_a_number(guild_blog):
     """The paragraph under discussion holds no number, so it can't say how many: the
     article's paragraph that does is quoted (before: the first paragraph again)."""

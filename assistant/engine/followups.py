@@ -16,7 +16,7 @@ from assistant.errors import InvalidQuestion
 from assistant.records import Answer, Hit
 from assistant.search.retrieve import Ranking, blend
 from assistant.text.cleaning import clean
-from assistant.text.terms import content_terms, names, stemmer
+from assistant.text.terms import content_terms, content_words, names, stemmer
 
 OWN_WORDS_COVERED = 0.5  # a question with its own subject must be about the paragraph under discussion
 POINTING_ALLOWANCE = 0.05  # "do they go away…?" refers back: the conversation itself is evidence
@@ -107,7 +107,8 @@ class FollowUps:
         paragraph must rank, whether a hit has it, whether the conversation stands for the
         evidence bar), or None: a number or a time asked for ("until when?", "how many
         belong to it?") and none in it (the best paragraph with one then), anything new
-        (its answer would be all quotes already given: the next paragraph then), or what
+        for a question with words of its own (its answer would be all quotes already
+        given: the next paragraph then; a bare "why?" asks about what was just quoted), or what
         came after ("…in the end?", "what did it lead to?": a later paragraph). A fourth
         lack, the question's own less common words ("how did visitors get there back
         then?"), fixed two repeats but read "do they go away when I relax?" as not about
@@ -115,7 +116,7 @@ class FollowUps:
         paragraph = self._paragraph(top)
         if expected.asks_for_number(question) and not expected.holds_number(paragraph.text):
             return NUMBER_MARGIN, lambda hit: expected.holds_number(self._paragraph(hit).text), True
-        if _opens_with(again, said, entirely=True):
+        if _opens_with(again, said, entirely=True) and content_words(question):
             return NEXT_MARGIN, lambda hit: hit.rows[:1] == (top.rows[-1] + 1,), False
         if expected.asks_what_followed(question):
             return NEXT_MARGIN, lambda hit: hit.rows[0] > top.rows[-1], False

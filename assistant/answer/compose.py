@@ -42,6 +42,9 @@ SHORT_LEAD = 200
 _INJECTION = re.compile(
     r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|prompts?|rules)\b|\bsystem prompt\b|\bjailbreak\b", re.I
 )
+# ... and in a yes/no question, the everyday verbs and nouns any such question may use ("did
+# he find work?": "find" 5.76), never "water" (5.52, "does drinking more water help?")
+YES_NO_COMMON_ZIPF = 5.6
 _YES_NO = re.compile(r"^\W*(does|do|did|is|are|was|were|can|could|will|would|should|has|have|had)\b", re.I)
 _ANY_YES_NO = frozenset("""help helps helped work works worked make makes made get gets got good bad better best worse
     really actually possible true right wrong use used using need needs way ways thing things much many lot mean means
@@ -128,7 +131,7 @@ def _common(word: str, yes_no: bool) -> bool:
     what is asked ("does drinking water reduce wrinkles?", "does it hurt?"), bar the words
     any such question uses ("does it help?", "is it good?")."""
     if yes_no:
-        return word in _ANY_YES_NO
+        return word in _ANY_YES_NO or zipf(word) >= YES_NO_COMMON_ZIPF
     return zipf(word) >= COMMON_ZIPF
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer.suggest import Outline, as_question
+from assistant.answer.suggest import READ_ON, SKIPPED, Outline, as_question
 from assistant.content.corpus import load_corpus
 from assistant.content.passages import passages_of_all
 from assistant.records import Answer, Citation
@@ -58,3 +58,21 @@ def test_follow_ups_leave_out_what_was_read_or_asked(outline):
 def test_a_refusal_or_an_answer_quoting_nothing_suggests_nothing(outline):
     assert outline.follow_ups(answer_quoting(outline, "Sun Protection", answerable=False)) == []
     assert outline.follow_ups(Answer("q", True, "text", ())) == []
+
+
+def test_when_the_headings_run_out_it_offers_to_tell_more(outline):
+    """Asked about every section but one, the one left comes first, then "Tell me more"."""
+    labels = [s[-1] for s in outline.sections["facial-expression-muscles-and-wrinkles"] if s[-1] not in SKIPPED]
+    everything_but_sun = [label for label in labels if label != "Sun Protection"]
+    answer = answer_quoting(outline, *everything_but_sun[:3])
+    assert outline.follow_ups(answer, seen=everything_but_sun) == ["Tell me about sun protection", READ_ON]
+
+
+def test_a_post_without_headings_offers_to_tell_more(tmp_path):
+    (tmp_path / "post.md").write_text("---\ntitle: A walk\n---\n\nWe walked to the lake.\n\nThen we swam.\n",
+                                      encoding="utf-8")
+    documents, _ = load_corpus(tmp_path)
+    headless = Outline(passages_of_all(documents))
+    first = next(iter(headless.by_id.values()))
+    answer = Answer("where did you walk?", True, "text", (Citation(1, "", "", "", first.text, 1.0, first.id, (0, 1)),))
+    assert headless.follow_ups(answer) == ["Tell me more"]

@@ -1,6 +1,7 @@
 """Questions to offer a reader, drawn from the article's own headings: examples before
 the first question, and after each answer up to three follow-ups, the sections nearest
-the one it quoted that the reader hasn't asked about yet. Nothing is generated; it
+the one it quoted that the reader hasn't asked about yet, and "Tell me more" when the
+headings give fewer (a post without headings gets only that). Nothing is generated; it
 reads passages and answers only.
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ from assistant.text.terms import content_terms
 
 SKIPPED = ("Introduction", "Conclusion")  # labels the parser gives, not topics a reader would pick
 FOLLOW_UPS = 3
+READ_ON = "Tell me more"  # offered when the headings give fewer than FOLLOW_UPS (the engine reads the article on)
 _LEAD_IN = re.compile(r"^\s*(understanding|introduction to|about)\s+", re.I)  # "Understanding X" -> "Tell me about X"
 
 
@@ -65,8 +67,10 @@ class Outline:
         of the reader's questions (`asked`, and this one) are left out."""
         quoted = [c for c in answer.citations if c.quoted]
         first = self.by_id.get(quoted[0].passage_id) if answer.answerable and quoted else None
-        if first is None or not first.section:
+        if first is None:
             return []
+        if not first.section:  # a post without headings: it can still be read on
+            return [READ_ON]
         sections = self.sections[first.doc_slug]
         here = sections.index(first.section)
         done = {*self.labels(answer), *seen}
@@ -80,7 +84,7 @@ class Outline:
                 picked.append(question)
             if len(picked) == count:
                 break
-        return picked
+        return picked if len(picked) == count else [*picked, READ_ON]
 
 
 def _asked_about(label: str, questions: Sequence[str]) -> bool:

@@ -65,12 +65,13 @@ def test_what_else_after_why_wrinkles_form_gives_another_cause(real_assistant):
 @pytest.mark.slow
 def test_and_then_reads_on_within_its_article_and_stops_at_its_end(guild_blog):
     """In a blog the story goes on in its own article (never the guild's), and ends with it."""
-    answers = answers_to(guild_blog, "Why did Tomas Vell leave Orlen?", "and then?", "tell me more", "go on")
+    answers = answers_to(guild_blog, "Why did Tomas Vell leave Orlen?", "and then?", "tell me more", "go on", "more")
     assert "harvest had failed" in answers[0].text
     assert "sold the bread of Orlen from a cart" in answers[1].text
     assert "went home and paid for the village's first school" in answers[2].text
     assert all(c.doc_title == "The Baker of Orlen" for a in answers[:3] for c in a.citations)
-    assert not answers[3].answerable and answers[3].text.startswith("That was the end of “The Baker of Orlen”")
+    for end in answers[3:]:  # asked again, it still knows where the reading stopped
+        assert not end.answerable and end.text.startswith("That was the end of “The Baker of Orlen”"), end.text
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from assistant.answer.conversation import END_OF_ARTICLE
 from assistant.answer.fragments import plain_fragment_url
 from assistant.answer.spelling import nearest
 from assistant.content.passages import context_line
@@ -253,7 +254,7 @@ def read_on(question: str, paragraph: Paragraph, said: Sequence[str], subject: s
 
 def nothing_more(question: str, title: str, subject: str = "article") -> Answer:
     """A request to read on when the conversation has reached the article's end."""
-    text = f"That was the end of “{title}”: the {subject} says nothing more after it."
+    text = f"{END_OF_ARTICLE} “{title}”: the {subject} says nothing more after it."
     return Answer(question=question, answerable=False, text=text, citations=(), query=question)
 
 

@@ -22,6 +22,7 @@ _REFERENCES = frozenset(
 _POSSESSIVES = frozenset({"its", "his", "her", "their", "theirs"})
 _MARKER = re.compile(r"\s*\[\d+\]")
 _NOT_MENTIONED = re.compile(r"^The (?:article|blog) doesn't mention [^.]*\. The closest it comes: ")
+END_OF_ARTICLE = "That was the end of"  # how an answer to "tell me more" at the article's end opens
 ELLIPSIS_WORDS = 3  # "how many?", "which ingredients?": too few words to stand alone
 
 
@@ -52,15 +53,21 @@ def turns(history: Iterable | None) -> list[tuple[str, str]]:
     return [(role, text) for role, text in found if text.strip()]
 
 
-def last_exchange(history: Iterable | None) -> tuple[str, str]:
-    """The reader's last question and the answer that followed it ("" when absent)."""
-    question = answer = ""
+def last_exchange(history: Iterable | None, quoting: bool = False) -> tuple[str, str]:
+    """The reader's last question and the answer that followed it ("" when absent);
+    `quoting`: the last exchange whose answer quoted the article, if any (a request to
+    go on after "That was the end of …" still knows where the reading stopped)."""
+    exchanges: list[list[str]] = []
     for role, text in turns(history):
         if role == "user":
-            question, answer = text, ""
+            exchanges.append([text, ""])
+        elif exchanges:
+            exchanges[-1][1] = text
         else:
-            answer = text
-    return question, answer
+            exchanges.append(["", text])
+    if quoting:  # (a client that sends only the questions: the last one)
+        exchanges = [e for e in exchanges if quoted_sentences(e[1])] or exchanges
+    return (exchanges[-1][0], exchanges[-1][1]) if exchanges else ("", "")
 
 
 def last_own_question(history: Iterable | None) -> str:
@@ -79,7 +86,7 @@ def quoted_sentences(answer_text: str) -> list[str]:
     text = answer_text.split("\n\n", 1)[0]  # the chat's Markdown: the answer, then its citations
     text = re.sub(r"\\(.)", r"\1", text)
     text = _NOT_MENTIONED.sub("", text)
-    if text.startswith(("The article doesn't cover that", "The blog doesn't cover that")):
+    if text.startswith(("The article doesn't cover that", "The blog doesn't cover that", END_OF_ARTICLE)):
         return []
     return [part.strip() for part in _MARKER.split(text) if part.strip()]
 

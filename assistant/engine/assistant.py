@@ -82,15 +82,15 @@ class Assistant(FollowUps):
         an empty or over-long question (check each with `cleaning.clean` first to skip)."""
         histories = list(histories or [None] * len(questions))
         cleaned = [self._respelt(clean(q, self.settings.max_question_chars)) for q in questions]
-        topics = [self._topic(h) for h in histories]
+        mores = [conversation.asks_for_more(q) for q in cleaned]
+        topics = [self._topic(h, reading_on=bool(m)) for h, m in zip(histories, mores)]
         # with a conversation, each question is searched alone and with its topic
         in_context = [f"{q} {t.label} {t.terms}" if t else q for q, t in zip(cleaned, topics)]
         texts = list(dict.fromkeys(cleaned + in_context))
         vectors = dict(zip(texts, self._encode_queries(texts)))
         answers = []
-        for original, question, topic, query, history in zip(questions, cleaned, topics, in_context, histories):
-            more = conversation.asks_for_more(question) if topic else ""
-            if more:
+        for original, question, topic, query, history, more in zip(questions, cleaned, topics, in_context, histories, mores):
+            if more and topic:
                 answer = self._read_on(question, topic, history) if more == conversation.READ_ON else \
                     self._more_of(question, topic, history, lambda text: self._encode_queries([text])[0])
                 answers.append(self.linker.relink(replace(answer, question=readable(original))))

@@ -127,10 +127,11 @@ class FollowUps:
         first = self.index.passages[ranking.hits[0].rows[0]] if ranking.hits else None
         return bool(first) and first.doc_slug == topic.doc_slug and _heading(first) == topic.label
 
-    def _topic(self, history) -> conversation.Topic | None:
+    def _topic(self, history, reading_on: bool = False) -> conversation.Topic | None:
         """What the conversation is about: the paragraph the last answer quoted (or, when
-        the client sent only the reader's questions, the best match of the last one)."""
-        question, answer_text = conversation.last_exchange(history)
+        the client sent only the reader's questions, the best match of the last one).
+        `reading_on` (a request to go on): the paragraph the last quoting answer quoted."""
+        question, answer_text = conversation.last_exchange(history, quoting=reading_on)
         if not question:  # the common case: no conversation yet
             return None
         try:

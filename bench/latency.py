@@ -13,6 +13,7 @@ from pathlib import Path
 from . import common
 
 ROUNDS, QUICK_ROUNDS = 5, 2
+GOING_ON = ("what else?", "tell me more")  # follow-ups with no words of their own (engine/followups.py)
 
 
 def encode_once(model, question: str) -> float:
@@ -69,6 +70,7 @@ def run(quick: bool = False) -> dict:
         steps = {"encode": lambda q: encode_once(model, q), "ask": cold_ask,
                  "encode_1_thread": lambda q: encode_one_thread(model, q)}
         repeated = []
+        going_on: dict[str, list[float]] = {more: [] for more in GOING_ON}
         for r in range(rounds):
             for q in questions:
                 # rotate which goes first, so a slow spell doesn't always land on one
@@ -78,13 +80,20 @@ def run(quick: bool = False) -> dict:
                 forget()
                 assistant.ask(q)
                 repeated.append(common.timed(assistant.ask, q)[0])
+            for q in questions:  # requests to go on, cold: "what else?" asks q again elsewhere
+                answer = assistant.ask(q)
+                history = [{"role": "user", "content": q}, {"role": "assistant", "content": answer.text}]
+                for more in GOING_ON:
+                    forget()
+                    going_on[more].append(common.timed(assistant.ask, more, history)[0])
 
     import torch
 
     return {"questions": len(questions), "rounds": rounds, "query_cache": clear is not None,
             "torch_threads": torch.get_num_threads(), "encode_ms": common.summary_ms(timings["encode"]),
             "ask_ms": common.summary_ms(timings["ask"]), "repeated_ask_ms": common.summary_ms(repeated),
-            "encode_1_thread_ms": common.summary_ms(timings["encode_1_thread"])}
+            "encode_1_thread_ms": common.summary_ms(timings["encode_1_thread"]),
+            "going_on_ms": {more: common.summary_ms(times) for more, times in going_on.items()}}
 
 
 def rows(results: dict) -> list[tuple[str, str, str]]:
@@ -102,4 +111,6 @@ def rows(results: dict) -> list[tuple[str, str, str]]:
                    f"{one['p50']:.1f} / {one['p95']:.1f} ms"),
         common.row("repeated ask p50 (same q twice, 2nd timed)", f"{again['p50']:.2f} ms", "≤ 1 ms",
                    again["p50"] <= 1.0),
+        *(common.row(f"follow-up {more!r} p50 / p95 (cold, after each q)", f"{t['p50']:.1f} / {t['p95']:.1f} ms",
+                     "p50 ≤ 1.3 × ask p50", t["p50"] <= 1.3 * ask["p50"]) for more, t in results.get("going_on_ms", {}).items()),
     ]

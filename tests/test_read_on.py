@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import EVAL_DIR, loader
-from stories import answers_to, talk
+from stories import STORY, answers_to, made_up, talk
 
 from assistant.answer.conversation import MORE_OF, READ_ON, asks_for_more, quoted_sentences
 from assistant.eval.dialogs import read_dialogs
@@ -117,3 +117,16 @@ def test_over_a_twelve_article_blog_going_on_never_refuses_repeats_or_leaves_the
                 faults.append(("left the article", dialog[0]["q"], asked))
             said += quotes
     assert turns >= 250 and not faults, faults
+
+
+def test_tell_me_more_encodes_nothing_and_what_else_only_the_readers_last_question(fake_embedder, tmp_path):
+    """Neither has words to search by: "tell me more" needs no model call, "what else?"
+    one question (it was three: the request alone, in context, and the question again)."""
+    story = made_up(tmp_path, fake_embedder, {"baker.md": STORY})
+    first = story.ask("Why did Tomas Vell leave Orlen?")
+    history = [{"role": "user", "content": "Why did Tomas Vell leave Orlen?"}, {"role": "assistant", "content": first.text}]
+    encoded = len(fake_embedder.texts)
+    story.ask("tell me more", history=history)
+    assert fake_embedder.texts[encoded:] == []
+    story.ask("what else?", history=history)
+    assert fake_embedder.texts[encoded:] == ["Why did Tomas Vell leave Orlen?"]

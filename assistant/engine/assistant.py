@@ -14,6 +14,7 @@ from assistant.answer import document_questions as documents
 from assistant.answer.fragments import Linker, linker_for
 from assistant.engine import build as index_build
 from assistant.engine.followups import POINTING_ALLOWANCE, FollowUps
+from assistant.errors import InvalidQuestion
 from assistant.model.embedder import Embedder
 from assistant.records import Answer, BuildReport, Hit, Paragraph
 from assistant.search import index as index_store
@@ -84,15 +85,20 @@ class Assistant(FollowUps):
         cleaned = [self._respelt(clean(q, self.settings.max_question_chars)) for q in questions]
         mores = [conversation.asks_for_more(q) for q in cleaned]
         topics = [self._topic(h, reading_on=bool(m)) for h, m in zip(histories, mores)]
+        mores = [m if t else "" for m, t in zip(mores, topics)]  # going on needs somewhere to go on from
+        # "what else?" asks the reader's last question of their own again; "tell me more" encodes nothing
+        again = [self._own_question(h) if m == conversation.MORE_OF else "" for h, m in zip(histories, mores)]
         # with a conversation, each question is searched alone and with its topic
         in_context = [f"{q} {t.label} {t.terms}" if t else q for q, t in zip(cleaned, topics)]
-        texts = list(dict.fromkeys(cleaned + in_context))
-        vectors = dict(zip(texts, self._encode_queries(texts)))
+        texts = list(dict.fromkeys([*(t for q, c, m in zip(cleaned, in_context, mores) if not m for t in (q, c)),
+                                    *(a for a in again if a)]))
+        vectors = dict(zip(texts, self._encode_queries(texts))) if texts else {}
         answers = []
-        for original, question, topic, query, history, more in zip(questions, cleaned, topics, in_context, histories, mores):
-            if more and topic:
+        for original, question, topic, query, history, more, asked in zip(questions, cleaned, topics, in_context,
+                                                                           histories, mores, again):
+            if more:
                 answer = self._read_on(question, topic, history) if more == conversation.READ_ON else \
-                    self._more_of(question, topic, history, lambda text: self._encode_queries([text])[0])
+                    self._more_of(question, topic, history, asked, vectors.get(asked))
                 answers.append(self.linker.relink(replace(answer, question=readable(original))))
                 continue
             alone = self.retriever.rank(question, vectors[question])
@@ -110,6 +116,13 @@ class Assistant(FollowUps):
             in_topic = about and answer.answerable and self._from_topic(ranking, topic)
             answers.append(self.linker.relink(replace(answer, about=about) if in_topic else answer))
         return answers
+
+    def _own_question(self, history) -> str:
+        """The reader's last question of their own, cleaned ("" when none, or unreadable)."""
+        try:
+            return self._respelt(clean(conversation.last_own_question(history), self.settings.max_question_chars))
+        except InvalidQuestion:
+            return ""
 
     def _respelt(self, question: str) -> str:
         """The question with its misspelt words spelt as the corpus spells them (answer/spelling.py)."""

@@ -84,15 +84,13 @@ class FollowUps:
                 return composer.nothing_more(question, first.doc_title, self.subject)
             rows = self.retriever.paragraph_rows(following)
 
-    def _more_of(self, question: str, topic: conversation.Topic, history, vectors) -> Answer:
-        """"What else?", "did she do anything else?": the reader's last question of its own
-        answered again from its article's best paragraph the conversation hasn't quoted,
-        when one clears the bar; else the article read on (_read_on). `vectors(text)`
-        encodes a question."""
-        asked = conversation.last_own_question(history)
+    def _more_of(self, question: str, topic: conversation.Topic, history, asked: str, vector) -> Answer:
+        """"What else?", "did she do anything else?": the reader's last question of their
+        own (`asked`, with its `vector`) answered again from its article's best paragraph
+        the conversation hasn't quoted, when one clears the bar; else the article read
+        on (_read_on)."""
         said = [s for text in conversation.answers_given(history) for s in conversation.quoted_sentences(text)]
-        if asked:
-            vector = vectors(asked)
+        if asked and vector is not None:
             ranking = self.retriever.rank(asked, vector)
             quoted = {self.retriever.quoted_paragraph([s]) for s in said[-QUOTED_PARAGRAPHS:]}
             others = tuple(h for h in ranking.hits if h.passage.doc_slug == topic.doc_slug and h.rows not in quoted)

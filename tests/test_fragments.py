@@ -45,14 +45,17 @@ def test_every_sentence_of_the_bundled_article_is_the_first_match_of_its_fragmen
     linker = Linker(passages)
     page = article_blocks(passages, passages[0].doc_slug)
     blocks = page.texts()
-    checked = 0
+    checked, urls = 0, []
     for passage, start, end in every_sentence(passages):
         url = linker.url(citation_of(passage, start, end))
         (block, a), (same, b) = first_match(blocks, directive_of(url))
         assert block == same == page.paragraph_blocks[passage.paragraph], url
         assert blocks[block][a:b] == " ".join(passage.text[start:end].split()), url
         checked += 1
-    assert checked == 27
+        urls.append(url)
+    assert checked == 27 and len(set(urls)) == 27
+    # asked again, each comes from what the linker remembers, still one per sentence
+    assert [linker.url(citation_of(p, start, end)) for p, start, end in every_sentence(passages)] == urls
 
 
 def test_a_start_phrase_also_in_the_introduction_gets_context(passages):

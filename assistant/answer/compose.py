@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -31,6 +32,7 @@ KEY_POSITION = 3  # ... and one of them is among the question's first content wo
 KEY_SHARE = 0.25  # unmentioned words count only when they carry this share of the question's rarity weight
 PREFIX_MATCH = 6  # "retinol" is covered by "retinoids": shared prefix of 6+ letters
 SENTENCE_WORD_WEIGHT = 0.15
+STEMS_CACHED = 8192  # texts whose stems are kept (sentences, paragraphs): a few MB
 REPEAT_MARGIN = 0.05  # a follow-up's sentence not quoted yet is preferred when it scores this close to a quoted one
 SECOND_SENTENCE_MARGIN = 0.1  # a second paragraph's lead is quoted too when it scores this close
 # the better neighbour always completes the best sentence (only when within 0.2 of it: 0.03
@@ -66,15 +68,18 @@ def _weight(word: str) -> float:
     return min(RARITY_CAP, max(0.0, RARITY_BASE - zipf(word)))
 
 
-def _covered(stem: str, word: str, stems: set[str]) -> bool:
+def _covered(stem: str, word: str, stems: frozenset[str]) -> bool:
     if stem in stems:
         return True
     prefix = word[:PREFIX_MATCH]
     return len(word) >= PREFIX_MATCH and any(s.startswith(prefix) for s in stems)
 
 
-def _stems(text: str) -> set[str]:
-    return set(stemmer().stemWords(content_words(text)))
+@lru_cache(maxsize=STEMS_CACHED)
+def _stems(text: str) -> frozenset[str]:
+    """A text's stemmed content words: cached, as the same sentences and paragraphs are
+    scored on every question that reaches them."""
+    return frozenset(stemmer().stemWords(content_words(text)))
 
 
 def coverage(question: str, text: str) -> float:

@@ -174,6 +174,9 @@ def directive_for(blocks: Sequence[str], block: int, start: int, end: int) -> Di
     return next((d for d in candidates if first_match(blocks, d) == target), plain)
 
 
+URLS_KEPT = 4096  # citation URLs remembered per index (then forgotten all at once)
+
+
 class Linker:
     """Rewrites citation URLs so their fragments select exactly the quoted sentence on the
     article's page. One per index: pages are built the first time an article is cited."""
@@ -182,6 +185,7 @@ class Linker:
         self.passages = passages
         self.by_id = {p.id: p for p in passages}
         self.pages: dict[str, ArticlePage | None] = {}
+        self.urls: dict[tuple[str, tuple[int, int]], str] = {}
 
     def page(self, slug: str) -> ArticlePage | None:
         if slug not in self.pages:
@@ -189,6 +193,18 @@ class Linker:
         return self.pages[slug]
 
     def url(self, citation: Citation) -> str:
+        """The citation's URL with a fragment selecting exactly its quote (its passage and
+        quote span decide it: kept for the next answer that quotes the same sentence)."""
+        key = (citation.passage_id, citation.highlight)
+        url = self.urls.get(key)  # (request threads share it: no read after a write)
+        if url is None:
+            url = self._url(citation)
+            if len(self.urls) >= URLS_KEPT:
+                self.urls.clear()
+            self.urls[key] = url
+        return url
+
+    def _url(self, citation: Citation) -> str:
         passage = self.by_id.get(citation.passage_id)
         page = passage and self.page(passage.doc_slug)
         if page is None or passage.paragraph not in page.paragraph_blocks:

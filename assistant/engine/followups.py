@@ -20,7 +20,6 @@ from assistant.text.terms import content_terms, content_words, names, stemmer
 
 OWN_WORDS_COVERED = 0.5  # a question with its own subject must be about the paragraph under discussion
 POINTING_ALLOWANCE = 0.05  # "do they go away…?" refers back: the conversation itself is evidence
-QUOTED_PARAGRAPHS = 12  # "what else?" looks past the paragraphs of the conversation's last quotes
 QUOTES_READ = 3  # of the last answer's quotes, looked up to find its paragraph (a client may send anything)
 # a follow-up: the ranking in context leads, the question searched alone supports. 0.35
 # since 2026-12-06 (was 0.2): on the twelve-article dialogs follow-up hit@1 0.659 / 0.681
@@ -92,13 +91,17 @@ class FollowUps:
         said = [s for text in conversation.answers_given(history) for s in conversation.quoted_sentences(text)]
         if asked and vector is not None:
             ranking = self.retriever.rank(asked, vector)
-            quoted = {self.retriever.quoted_paragraph([s]) for s in said[-QUOTED_PARAGRAPHS:]}
-            others = tuple(h for h in ranking.hits if h.passage.doc_slug == topic.doc_slug and h.rows not in quoted)
+            others = tuple(h for h in ranking.hits if h.passage.doc_slug == topic.doc_slug and not self._quoted(h, said))
             if others and self._answerable(asked, replace(ranking, hits=others)):
                 answer = self._answer(asked, asked, replace(ranking, hits=others), vector, "", said)
                 if answer.answerable:
                     return replace(answer, question=question)
         return self._read_on(question, topic, history)
+
+    def _quoted(self, hit: Hit, said: Sequence[str]) -> bool:
+        """The conversation already quoted a sentence of the hit's paragraph."""
+        text = " ".join(self.index.passages[row].text for row in hit.rows or (hit.row,))
+        return any(sentence in text for sentence in said)
 
     def _lack(self, question: str, top: Hit, again: Answer, said: Sequence[str]):
         """What the paragraph under discussion lacks for this follow-up, as (how close another

@@ -134,3 +134,13 @@ def test_readers_control_characters_are_shown_escaped_in_the_text_json_and_dashb
     shown = tables(report)[-1]
     assert list(shown["question"]) == ["\\x1b[2J\\x1b]0;pwned\\x07what is\\u202e collagen\\x9b31m"]
     assert list(shown["comment"]) == ["bad\\x0dcomment\\u2066"]
+
+
+def test_thanks_and_greetings_are_no_questions_to_the_owner(fake_embedder):
+    """Readers' "thanks!" and "hi" are counted as asked, but are neither top questions
+    nor content gaps."""
+    log = [row("thanks!", answerable=False, n=1), row("Thank you so much", answerable=False, n=2),
+           row("hi", answerable=False, n=3), row("what time is it?", answerable=False, n=4)]
+    report = summarize(log, fake_embedder.encode, days=7, now=NOW)
+    assert report.questions == 4
+    assert [g.question for g in report.top_questions] == [g.question for g in report.unanswered] == ["what time is it?"]

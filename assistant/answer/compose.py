@@ -16,6 +16,7 @@ from assistant.answer.fragments import plain_fragment_url
 from assistant.answer.spelling import nearest
 from assistant.content.passages import context_line
 from assistant.records import Answer, Citation, Paragraph
+from assistant.text.smalltalk import ACKNOWLEDGED, GOODBYE, GREETING, THANKS
 from assistant.text.terms import COMMON_ZIPF, content_words, stemmer, zipf
 
 # Answerability: evidence = the top paragraph's dense score + COVERAGE_WEIGHT x the
@@ -255,6 +256,17 @@ def read_on(question: str, paragraph: Paragraph, said: Sequence[str], subject: s
            and spans[last + 1][2] - spans[first][1] <= LEAD_CHARS):
         last += 1
     return _cited(question, question, [paragraph], [(spans[first][1], spans[last][2], 0.0)], {0}, (), subject)
+
+
+_SMALL_TALK = {GREETING: "Hello!", THANKS: "You're welcome.", GOODBYE: "Goodbye!", ACKNOWLEDGED: ""}
+
+
+def small_talk(question: str, kind: str, topics: list[str], subject: str = "article") -> Answer:
+    """The fixed reply to a greeting, thanks or "ok" (text/smalltalk.py): no quote, and
+    what the article (or blog) covers, so the reader knows what to ask."""
+    covers = f" It covers: {'; '.join(topics)}." if topics else ""
+    text = f"{_SMALL_TALK.get(kind, '')} Ask me anything about the {subject}.{covers}".strip()
+    return Answer(question=question, answerable=False, text=text, citations=(), query=question)
 
 
 def nothing_more(question: str, title: str, subject: str = "article") -> Answer:

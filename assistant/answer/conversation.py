@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from assistant.text.smalltalk import pleasantry
 from assistant.text.terms import COMMON_ZIPF, content_words, zipf
 
 _OPENERS = re.compile(r"^\W*(and|but|also|so|then|what about|how about|what if|what else|anything else|ok|okay)\b", re.I)
@@ -54,9 +55,10 @@ def turns(history: Iterable | None) -> list[tuple[str, str]]:
 
 
 def last_exchange(history: Iterable | None, quoting: bool = False) -> tuple[str, str]:
-    """The reader's last question and the answer that followed it ("" when absent);
-    `quoting`: the last exchange whose answer quoted the article, if any (a request to
-    go on after "That was the end of …" still knows where the reading stopped)."""
+    """The reader's last question and the answer that followed it ("" when absent),
+    small talk ("thanks!") passed over. `quoting`: the last exchange whose answer quoted
+    the article, if any (a request to go on after "That was the end of …" still knows
+    where the reading stopped)."""
     exchanges: list[list[str]] = []
     for role, text in turns(history):
         if role == "user":
@@ -65,6 +67,7 @@ def last_exchange(history: Iterable | None, quoting: bool = False) -> tuple[str,
             exchanges[-1][1] = text
         else:
             exchanges.append(["", text])
+    exchanges = [e for e in exchanges if not pleasantry(e[0])]  # "thanks!" leaves the topic where it was
     if quoting:  # (a client that sends only the questions: the last one)
         exchanges = [e for e in exchanges if quoted_sentences(e[1])] or exchanges
     return (exchanges[-1][0], exchanges[-1][1]) if exchanges else ("", "")

@@ -20,6 +20,7 @@ from assistant.records import Answer, BuildReport, Hit, Paragraph
 from assistant.search import index as index_store
 from assistant.search.retrieve import Ranking, Retriever
 from assistant.settings import Settings
+from assistant.text import smalltalk
 from assistant.text.cleaning import clean, readable
 from assistant.text.terms import names, zipf
 
@@ -83,6 +84,7 @@ class Assistant(FollowUps):
         an empty or over-long question (check each with `cleaning.clean` first to skip)."""
         histories = list(histories or [None] * len(questions))
         cleaned = [self._respelt(clean(q, self.settings.max_question_chars)) for q in questions]
+        smalls = [smalltalk.pleasantry(q) for q in cleaned]  # "thanks!", "hi": no question, nothing to search
         mores = [conversation.asks_for_more(q) for q in cleaned]
         topics = [self._topic(h, reading_on=bool(m)) for h, m in zip(histories, mores)]
         mores = [m if t else "" for m, t in zip(mores, topics)]  # going on needs somewhere to go on from
@@ -90,12 +92,16 @@ class Assistant(FollowUps):
         again = [self._own_question(h) if m == conversation.MORE_OF else "" for h, m in zip(histories, mores)]
         # with a conversation, each question is searched alone and with its topic
         in_context = [f"{q} {t.label} {t.terms}" if t else q for q, t in zip(cleaned, topics)]
-        texts = list(dict.fromkeys([*(t for q, c, m in zip(cleaned, in_context, mores) if not m for t in (q, c)),
+        texts = list(dict.fromkeys([*(t for q, c, m, k in zip(cleaned, in_context, mores, smalls) if not (m or k)
+                                      for t in (q, c)),
                                     *(a for a in again if a)]))
         vectors = dict(zip(texts, self._encode_queries(texts))) if texts else {}
         answers = []
-        for original, question, topic, query, history, more, asked in zip(questions, cleaned, topics, in_context,
-                                                                           histories, mores, again):
+        for original, question, topic, query, history, more, asked, small in zip(
+                questions, cleaned, topics, in_context, histories, mores, again, smalls):
+            if small:
+                answers.append(composer.small_talk(readable(original), small, self.topics, self.subject))
+                continue
             if more:
                 answer = self._read_on(question, topic, history) if more == conversation.READ_ON else \
                     self._more_of(question, topic, history, asked, vectors.get(asked))

@@ -27,6 +27,7 @@ from assistant.questionlog.records import (
     LoggedQuestion,
     QuestionGroup,
 )
+from assistant.text.smalltalk import pleasantry
 from assistant.text.terms import content_terms
 
 MERGE_AT = 0.9
@@ -51,13 +52,14 @@ def summarize(rows: Sequence[LoggedQuestion], encode: Encode, days: int, now: da
     latencies = [r.latency_ms for r in rows if r.latency_ms is not None]
     vectors = encode if isinstance(encode, Memo) else Memo(encode)
     unhelpful = sorted((r for r in rows if r.helpful is False), key=lambda r: r.asked_at, reverse=True)
+    asked = [r for r in rows if not pleasantry(r.question)]  # "thanks!" is no question to group
     return Insights(
         days=days, since=since.isoformat(), questions=len(rows),
         answered=sum(r.answerable for r in rows),
         helpful=sum(r.helpful is True for r in rows), unhelpful=len(unhelpful),
         median_latency_ms=round(statistics.median(latencies), 1) if latencies else None,
-        top_questions=tuple(group(rows, vectors)[:top]),
-        unanswered=tuple(group([r for r in rows if not r.answerable], vectors)[:top]),
+        top_questions=tuple(group(asked, vectors)[:top]),
+        unanswered=tuple(group([r for r in asked if not r.answerable], vectors)[:top]),
         unhelpful_answers=tuple(unhelpful[:UNHELPFUL_SHOWN]),
         per_day=per_day(rows, since, now.date()),
     )

@@ -108,6 +108,12 @@ def test_an_everyday_verb_in_a_yes_no_question_is_never_named_as_missing(story_a
     assert answer.answerable and "find" not in answer.not_covered, answer.text
 
 
+@pytest.mark.slow
+def test_get_rid_of_is_no_subject_the_article_never_mentions(real_assistant):
+    answer = real_assistant.ask("how do I get rid of forehead lines?")
+    assert answer.answerable and "rid" not in answer.not_covered, answer.text
+
+
 @pytest.fixture(scope="module")
 def library_faq(real_assistant, tmp_path_factory):
     """The Python FAQ's library page alone (tests/eval/python-faq, PSF licence), real model."""

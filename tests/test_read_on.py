@@ -17,12 +17,14 @@ from assistant.eval.dialogs import read_dialogs
     ("and then?", READ_ON),
     ("what happened next?", READ_ON),
     ("go on", READ_ON),
+    ("can you explain?", READ_ON),
     ("Are there any other interesting aspects about this article?", READ_ON),
     ("what else?", MORE_OF),
     ("anything else?", MORE_OF),
     ("did she do anything else?", MORE_OF),
     ("What else causes wrinkles?", ""),  # a subject of its own
     ("tell me more about botox", ""),
+    ("explain dynamic wrinkles", ""),
     ("who else?", ""),  # asks for a person: the ranking looks for one
     ("what about sunscreen?", ""),
 ])

@@ -13,7 +13,7 @@ from assistant.text.smalltalk import ACKNOWLEDGED, GOODBYE, GREETING, THANKS, pl
     ("hi", GREETING), ("Hello there!", GREETING), ("Good morning", GREETING),
     ("thanks!", THANKS), ("great, thank you", THANKS), ("That was really helpful", THANKS), ("thanks, bye!", THANKS),
     ("ok", ACKNOWLEDGED), ("OK, got it.", ACKNOWLEDGED), ("I see", ACKNOWLEDGED), ("cool 👍", ACKNOWLEDGED),
-    ("bye", GOODBYE),
+    ("bye", GOODBYE), ("huh?", ACKNOWLEDGED), ("hmm", ACKNOWLEDGED),
     ("hi, what is collagen?", ""),  # a question: answered
     ("ok so what causes wrinkles?", ""),
     ("is it ok to use retinol?", ""),

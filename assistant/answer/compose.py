@@ -54,6 +54,7 @@ _ANY_YES_NO = frozenset("""help helps helped work works worked make makes made g
     really actually possible true right wrong use used using need needs way ways thing things much many lot mean means
     cause causes caused affect affects effect effects important matter matters happen happens also still ever
     else anything something everything other another more know tell""".split())
+_NEVER_KEY = frozenset({"rid"})
 # a sentence that can't stand alone: what it refers to is in the sentence before
 _DANGLING = re.compile(r"^(these|this|they|it|those|such|that|there|here|its|their|common examples|examples|"
                        r"for (example|instance)|however|but|also|in addition|as a result|similarly|likewise|then)\b", re.I)
@@ -136,7 +137,10 @@ def not_covered(question: str, paragraphs: Sequence[Paragraph], vocabulary: froz
 def _common(word: str, yes_no: bool) -> bool:
     """Too common to be a key term, except in a yes/no question, whose every word is part of
     what is asked ("does drinking water reduce wrinkles?", "does it hurt?"), bar the words
-    any such question uses ("does it help?", "is it good?")."""
+    any such question uses ("does it help?", "is it good?"). "rid" (Zipf 4.2) is never
+    one: it only says "get rid of"."""
+    if word in _NEVER_KEY:
+        return True
     if yes_no:
         return word in _ANY_YES_NO or zipf(word) >= YES_NO_COMMON_ZIPF
     return zipf(word) >= COMMON_ZIPF

@@ -14,7 +14,7 @@ _PHRASES = {
     THANKS: r"thanks?(?: you)?(?: (?:so|very) much| a lot| a bunch)?|thx|ty|cheers|much appreciated|"
             r"(?:that|this) (?:was|is) (?:very |really |so )?(?:helpful|useful|great)",
     ACKNOWLEDGED: r"ok(?:ay)?|k|cool|great|nice|good|perfect|awesome|got it|i see|understood|alright|all right|"
-                  r"makes sense|interesting|wow|sure|right|fine|yes|no|yeah|nope",
+                  r"makes sense|interesting|wow|sure|right|fine|yes|no|yeah|nope|huh|hmm+|hm+|uh|um+|oh|ah|lol|haha",
     GOODBYE: r"bye|goodbye|see you|see ya|that'?s all|that is all|good night",
 }
 _ONE = "|".join(f"(?:{p})" for p in _PHRASES.values())

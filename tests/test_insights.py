@@ -136,11 +136,12 @@ def test_readers_control_characters_are_shown_escaped_in_the_text_json_and_dashb
     assert list(shown["comment"]) == ["bad\\x0dcomment\\u2066"]
 
 
-def test_thanks_and_greetings_are_no_questions_to_the_owner(fake_embedder):
-    """Readers' "thanks!" and "hi" are counted as asked, but are neither top questions
-    nor content gaps."""
+def test_thanks_greetings_and_requests_to_go_on_are_no_questions_to_the_owner(fake_embedder):
+    """Readers' "thanks!", "hi" and "tell me more" are counted as asked, but are neither
+    top questions nor content gaps."""
     log = [row("thanks!", answerable=False, n=1), row("Thank you so much", answerable=False, n=2),
-           row("hi", answerable=False, n=3), row("what time is it?", answerable=False, n=4)]
+           row("hi", answerable=False, n=3), row("what time is it?", answerable=False, n=4),
+           row("tell me more", answerable=False, n=5)]  # at the end of the article
     report = summarize(log, fake_embedder.encode, days=7, now=NOW)
-    assert report.questions == 4
+    assert report.questions == 5
     assert [g.question for g in report.top_questions] == [g.question for g in report.unanswered] == ["what time is it?"]

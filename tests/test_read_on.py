@@ -8,8 +8,9 @@ import pytest
 from conftest import EVAL_DIR, loader
 from stories import STORY, answers_to, made_up, talk
 
-from assistant.answer.conversation import MORE_OF, READ_ON, asks_for_more, quoted_sentences
+from assistant.answer.conversation import quoted_sentences
 from assistant.eval.dialogs import read_dialogs
+from assistant.text.smalltalk import MORE_OF, READ_ON, asks_for_more
 
 
 @pytest.mark.parametrize("question, kind", [

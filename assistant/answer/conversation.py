@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from assistant.text.smalltalk import pleasantry
+from assistant.text.smalltalk import asks_for_more, pleasantry
 from assistant.text.terms import COMMON_ZIPF, content_words, zipf
 
 _OPENERS = re.compile(r"^\W*(and|but|also|so|then|what about|how about|what if|what else|anything else|ok|okay)\b", re.I)
@@ -102,31 +102,6 @@ def new_aspect(question: str) -> bool:
     paragraph under discussion is not the likelier answer (its article still is)."""
     match = _NEW_ASPECT.match(question)
     return bool(match) and bool(content_words(question[match.end():]))
-
-
-# "tell me more", "what else?", "anything else interesting?", "and then?", "go on": a
-# request to go on, with no subject of its own (its every content word is one of these)
-_MORE = re.compile(r"\b(else|more|next|then|afterwards?|after that|later|continue|go(ing)? on|keep going|"
-                   r"other|another|interesting|explain|elaborate|expand|details?)\b", re.I)
-_ELSE = re.compile(r"\b(else|other|another)\b", re.I)
-_WANTS_KIND = re.compile(r"^\W*(?:(?:and|so|but)\s+)?(who|whom|whose|where|when|which|why|how)\b", re.I)
-_MORE_WORDS = frozenset("""anything something else more next then after afterwards later continue go going keep on
-    interesting tell happened happen happens know aspects aspect things thing facts fact information info stuff
-    article post blog please details detail further explain elaborate expand""".split())
-READ_ON, MORE_OF = "read on", "more of the same"
-
-
-def asks_for_more(question: str) -> str:
-    """What a question with no subject of its own asks the conversation for: READ_ON
-    ("tell me more", "and then?", "what happened next?", "can you explain?"),
-    MORE_OF the last question's answers ("what else?", "did she do anything else?"), or
-    "" (a question of its own: "What else causes wrinkles?"; or one asking for a kind
-    of answer the ranking looks for: "who else?", "where else?")."""
-    if not _MORE.search(question) or _WANTS_KIND.match(question):
-        return ""
-    if not all(w in _MORE_WORDS for w in content_words(question)):
-        return ""
-    return MORE_OF if _ELSE.search(question) and "interesting" not in question.casefold() else READ_ON
 
 
 def points_back(question: str) -> bool:

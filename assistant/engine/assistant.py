@@ -85,11 +85,11 @@ class Assistant(FollowUps):
         histories = list(histories or [None] * len(questions))
         cleaned = [self._respelt(clean(q, self.settings.max_question_chars)) for q in questions]
         smalls = [smalltalk.pleasantry(q) for q in cleaned]  # "thanks!", "hi": no question, nothing to search
-        mores = [conversation.asks_for_more(q) for q in cleaned]
+        mores = [smalltalk.asks_for_more(q) for q in cleaned]
         topics = [self._topic(h, reading_on=bool(m)) for h, m in zip(histories, mores)]
         mores = [m if t else "" for m, t in zip(mores, topics)]  # going on needs somewhere to go on from
         # "what else?" asks the reader's last question of their own again; "tell me more" encodes nothing
-        again = [self._own_question(h) if m == conversation.MORE_OF else "" for h, m in zip(histories, mores)]
+        again = [self._own_question(h) if m == smalltalk.MORE_OF else "" for h, m in zip(histories, mores)]
         # with a conversation, each question is searched alone and with its topic
         in_context = [f"{q} {t.label} {t.terms}" if t else q for q, t in zip(cleaned, topics)]
         texts = list(dict.fromkeys([*(t for q, c, m, k in zip(cleaned, in_context, mores, smalls) if not (m or k)
@@ -103,7 +103,7 @@ class Assistant(FollowUps):
                 answers.append(composer.small_talk(readable(original), small, self.topics, self.subject))
                 continue
             if more:
-                answer = self._read_on(question, topic, history) if more == conversation.READ_ON else \
+                answer = self._read_on(question, topic, history) if more == smalltalk.READ_ON else \
                     self._more_of(question, topic, history, asked, vectors.get(asked))
                 answers.append(self.linker.relink(replace(answer, question=readable(original))))
                 continue

@@ -16,6 +16,7 @@ from assistant.errors import InvalidQuestion
 from assistant.records import Answer, Hit
 from assistant.search.retrieve import Ranking, blend
 from assistant.text.cleaning import clean
+from assistant.text.smalltalk import asks_for_more
 from assistant.text.terms import content_terms, content_words, names, stemmer
 
 OWN_WORDS_COVERED = 0.5  # a question with its own subject must be about the paragraph under discussion
@@ -148,7 +149,7 @@ class FollowUps:
             return None
         first = self.index.passages[rows[0]]
         # "what else?" says nothing of the subject: a follow-up borrows the last question that did
-        terms = question if not conversation.asks_for_more(question) else conversation.last_own_question(history)
+        terms = question if not asks_for_more(question) else conversation.last_own_question(history)
         return conversation.Topic(_heading(first), terms, rows, first.doc_slug)
 
     def _resolve(self, question: str, alone: Ranking, topic: conversation.Topic, in_context: Ranking) -> tuple[Ranking, str]:

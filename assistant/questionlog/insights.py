@@ -27,7 +27,7 @@ from assistant.questionlog.records import (
     LoggedQuestion,
     QuestionGroup,
 )
-from assistant.text.smalltalk import pleasantry
+from assistant.text.smalltalk import asks_for_more, pleasantry
 from assistant.text.terms import content_terms
 
 MERGE_AT = 0.9
@@ -52,7 +52,8 @@ def summarize(rows: Sequence[LoggedQuestion], encode: Encode, days: int, now: da
     latencies = [r.latency_ms for r in rows if r.latency_ms is not None]
     vectors = encode if isinstance(encode, Memo) else Memo(encode)
     unhelpful = sorted((r for r in rows if r.helpful is False), key=lambda r: r.asked_at, reverse=True)
-    asked = [r for r in rows if not pleasantry(r.question)]  # "thanks!" is no question to group
+    # "thanks!" and "tell me more" ask about nothing: no question to group
+    asked = [r for r in rows if not (pleasantry(r.question) or asks_for_more(r.question))]
     return Insights(
         days=days, since=since.isoformat(), questions=len(rows),
         answered=sum(r.answerable for r in rows),

@@ -1,11 +1,16 @@
-"""A message that is no question: a greeting, thanks, an acknowledgement or a goodbye
-("hi", "thanks!", "ok, got it", "bye"), matched whole from a closed list. Such a message
-gets a short fixed reply, never a quote, and the owner's insights leave it out of the
-questions asked. "Hi, what is collagen?" is a question: only whole messages match.
+"""Messages with no subject of their own, told from their words alone:
+- small talk, a greeting, thanks, an acknowledgement or a goodbye ("hi", "thanks!", "ok,
+  got it", "bye"), matched whole from a closed list: a short fixed reply, never a quote
+  ("Hi, what is collagen?" is a question: only whole messages match);
+- requests to go on ("tell me more", "what else?"), which the engine answers from the
+  conversation (engine/followups.py), not by searching.
+The owner's insights leave both out of the questions asked about.
 """
 from __future__ import annotations
 
 import re
+
+from assistant.text.terms import content_words
 
 GREETING, THANKS, ACKNOWLEDGED, GOODBYE = "greeting", "thanks", "acknowledged", "goodbye"
 
@@ -31,3 +36,30 @@ def pleasantry(text: str) -> str:
         return ""
     found = {kind for kind, pattern in _KINDS if pattern.search(text)}
     return next((kind for kind in (THANKS, GOODBYE, GREETING, ACKNOWLEDGED) if kind in found), ACKNOWLEDGED)
+
+
+# "tell me more", "what else?", "anything else interesting?", "and then?", "go on": a
+# request to go on, with no subject of its own (its every content word is one of these)
+_MORE = re.compile(r"\b(else|more|next|then|afterwards?|after that|later|continue|go(ing)? on|keep going|"
+                   r"other|another|interesting|explain|elaborate|expand|details?)\b", re.I)
+_ELSE = re.compile(r"\b(else|other|another)\b", re.I)
+_WANTS_KIND = re.compile(r"^\W*(?:(?:and|so|but)\s+)?(who|whom|whose|where|when|which|why|how)\b", re.I)
+_MORE_WORDS = frozenset("""anything something else more next then after afterwards later continue go going keep on
+    interesting tell happened happen happens know aspects aspect things thing facts fact information info stuff
+    article post blog please details detail further explain elaborate expand""".split())
+READ_ON, MORE_OF = "read on", "more of the same"
+
+
+def asks_for_more(question: str) -> str:
+    """What a question with no subject of its own asks the conversation for: READ_ON
+    ("tell me more", "and then?", "what happened next?", "can you explain?"),
+    MORE_OF the last question's answers ("what else?", "did she do anything else?"), or
+    "" (a question of its own: "What else causes wrinkles?"; or one asking for a kind
+    of answer the ranking looks for: "who else?", "where else?")."""
+    if not _MORE.search(question) or _WANTS_KIND.match(question):
+        return ""
+    if not all(w in _MORE_WORDS for w in content_words(question)):
+        return ""
+    return MORE_OF if _ELSE.search(question) and "interesting" not in question.casefold() else READ_ON
+
+

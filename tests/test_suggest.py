@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer.suggest import READ_ON, SKIPPED, Outline, as_question
+from assistant.answer.suggest import SKIPPED, TELL_ME_MORE, Outline, as_question
 from assistant.content.corpus import load_corpus
 from assistant.content.passages import passages_of_all
 from assistant.records import Answer, Citation
@@ -65,7 +65,7 @@ def test_when_the_headings_run_out_it_offers_to_tell_more(outline):
     labels = [s[-1] for s in outline.sections["facial-expression-muscles-and-wrinkles"] if s[-1] not in SKIPPED]
     everything_but_sun = [label for label in labels if label != "Sun Protection"]
     answer = answer_quoting(outline, *everything_but_sun[:3])
-    assert outline.follow_ups(answer, seen=everything_but_sun) == ["Tell me about sun protection", READ_ON]
+    assert outline.follow_ups(answer, seen=everything_but_sun) == ["Tell me about sun protection", TELL_ME_MORE]
 
 
 def test_a_post_without_headings_offers_to_tell_more(tmp_path):

@@ -78,6 +78,11 @@ def last_own_question(history: Iterable | None) -> str:
     return next((text for role, text in reversed(turns(history)) if role == "user" and not asks_for_more(text)), "")
 
 
+def said(history: Iterable | None) -> list[str]:
+    """Every sentence the conversation's answers quoted, oldest first."""
+    return [sentence for text in answers_given(history) for sentence in quoted_sentences(text)]
+
+
 def answers_given(history: Iterable | None) -> list[str]:
     """The text of every earlier answer, oldest first."""
     return [text for role, text in turns(history) if role == "assistant"]

@@ -15,7 +15,7 @@ from assistant.text.terms import content_terms
 
 SKIPPED = ("Introduction", "Conclusion")  # labels the parser gives, not topics a reader would pick
 FOLLOW_UPS = 3
-READ_ON = "Tell me more"  # offered when the headings give fewer than FOLLOW_UPS (the engine reads the article on)
+TELL_ME_MORE = "Tell me more"  # offered when the headings give fewer than FOLLOW_UPS (the engine reads the article on)
 _LEAD_IN = re.compile(r"^\s*(understanding|introduction to|about)\s+", re.I)  # "Understanding X" -> "Tell me about X"
 
 
@@ -70,7 +70,7 @@ class Outline:
         if first is None:
             return []
         if not first.section:  # a post without headings: it can still be read on
-            return [READ_ON]
+            return [TELL_ME_MORE]
         sections = self.sections[first.doc_slug]
         here = sections.index(first.section)
         done = {*self.labels(answer), *seen}
@@ -84,7 +84,7 @@ class Outline:
                 picked.append(question)
             if len(picked) == count:
                 break
-        return picked if len(picked) == count else [*picked, READ_ON]
+        return picked if len(picked) == count else [*picked, TELL_ME_MORE]
 
 
 def _asked_about(label: str, questions: Sequence[str]) -> bool:

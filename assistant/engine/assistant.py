@@ -86,7 +86,7 @@ class Assistant(FollowUps):
         cleaned = [self._respelt(clean(q, self.settings.max_question_chars)) for q in questions]
         smalls = [smalltalk.pleasantry(q) for q in cleaned]  # "thanks!", "hi": no question, nothing to search
         mores = [smalltalk.asks_for_more(q) for q in cleaned]
-        topics = [self._topic(h, reading_on=bool(m)) for h, m in zip(histories, mores)]
+        topics = [None if k else self._topic(h, reading_on=bool(m)) for h, m, k in zip(histories, mores, smalls)]
         mores = [m if t else "" for m, t in zip(mores, topics)]  # going on needs somewhere to go on from
         # "what else?" asks the reader's last question of their own again; "tell me more" encodes nothing
         again = [self._own_question(h) if m == smalltalk.MORE_OF else "" for h, m in zip(histories, mores)]

@@ -48,7 +48,7 @@ class FollowUps:
         0.11 of follow-ups' hit@1 (0.638 -> 0.529, one article). Only when the paragraph
         under discussion can't give what is asked (_lack) does the conversation read on, to
         a paragraph of the same article that ranks close and has what it lacks."""
-        said = [s for text in conversation.answers_given(history) for s in conversation.quoted_sentences(text)]
+        said = conversation.said(history)
         top = ranking.hits[0]
         repeat = _opens_with(answer, said)
         if not repeat and top.rows != topic.rows:
@@ -70,7 +70,7 @@ class FollowUps:
         """"Tell me more", "what else?", "and then?": the article read on from the last
         quote, whatever the ranking says (the question has no words to rank by): the
         rest of the paragraph under discussion, else the next paragraph not quoted yet."""
-        said = [s for text in conversation.answers_given(history) for s in conversation.quoted_sentences(text)]
+        said = conversation.said(history)
         passages = self.index.passages
         rows = topic.rows
         while True:
@@ -89,7 +89,7 @@ class FollowUps:
         own (`asked`, with its `vector`) answered again from its article's best paragraph
         the conversation hasn't quoted, when one clears the bar; else the article read
         on (_read_on)."""
-        said = [s for text in conversation.answers_given(history) for s in conversation.quoted_sentences(text)]
+        said = conversation.said(history)
         if asked and vector is not None:
             ranking = self.retriever.rank(asked, vector)
             others = tuple(h for h in ranking.hits if h.passage.doc_slug == topic.doc_slug and not self._quoted(h, said))

@@ -61,5 +61,3 @@ def asks_for_more(question: str) -> str:
     if not all(w in _MORE_WORDS for w in content_words(question)):
         return ""
     return MORE_OF if _ELSE.search(question) and "interesting" not in question.casefold() else READ_ON
-
-
